@@ -1,0 +1,3 @@
+from dmodel.cli import main
+
+raise SystemExit(main())

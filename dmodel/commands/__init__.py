@@ -1,0 +1,1 @@
+"""Subcommands of the dmodel CLI, one module each."""
