@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "design",
     "generate",
     "apply",
+    "lint",
 ]
 
 
