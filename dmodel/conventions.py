@@ -49,6 +49,8 @@ def snake_case(text: str) -> str:
     are not stripped, and the result is never empty.
     """
     text = unicodedata.normalize("NFC", str(text)).strip()
+    # Plural acronyms stay one word: "Contact IDs" -> contact_ids, not contact_i_ds.
+    text = re.sub(r"([A-Z]{2,})s\b", lambda match: match.group(1).capitalize() + "s", text)
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)
     text = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", text)
     text = text.replace("#", " number ").replace("%", " percent ").replace("&", " and ")

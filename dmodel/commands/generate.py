@@ -1,0 +1,84 @@
+"""``dmodel generate``: entity model in; DDL, migration, rollback, ERD, seed and docs out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dmodel.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate", help="generate D1 SQL, migrations, ERD, seed and docs from an entity model",
+        description="Write schema.sql, the next numbered migration and its rollback, erd.mmd, seed.sql, "
+                    "indexes.md and schema.md from model.json. Output is deterministic.")
+    parser.add_argument("model", type=Path, metavar="MODEL.json", help="entity model written by design")
+    parser.add_argument("-o", "--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--migrations", type=Path, metavar="DIR",
+                        help="wrangler migrations folder to continue (default: DIR/migrations); "
+                             "rollbacks go to its rollback/ subfolder")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when any output file would change")
+    parser.add_argument("--no-mask", action="store_true",
+                        help="put personal data into seed.sql unmasked (masked by default)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (paths, counts, warnings) on stdout")
+    parser.set_defaults(func=run)
+
+
+def load_model(path: Path):
+    from pydantic import ValidationError
+
+    from dmodel.model import Model
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("model file not found", file=str(path),
+                         fix="run 'dmodel design ... -o MODEL.json' first, or check the path") from None
+    try:
+        return Model.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        if first["type"] == "json_invalid":
+            raise InputError(f"invalid JSON: {first['msg']}", file=str(path),
+                             fix="regenerate the model with 'dmodel design'") from None
+        place = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        raise InputError(first["msg"], file=str(path), place=place,
+                         fix="correct the value, or regenerate the model with 'dmodel design'") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from dmodel.generate import changed_files, generate, write_files
+
+    model = load_model(args.model)
+    output = generate(model, args.out, args.migrations, mask=not args.no_mask)
+    changed = changed_files(output.files)
+    summary = {
+        "ok": True,
+        "out": str(args.out),
+        "files": sorted(str(path) for path in output.files),
+        "migration": str(output.migration) if output.migration else None,
+        "rollback": str(output.rollback) if output.rollback else None,
+        "tables": len(model.entities),
+        "indexes": sum(len(entity.indexes) for entity in model.entities),
+        "seed_rows": sum(len(seed.rows) for seed in model.seed.values()),
+        "changed": sorted(str(path) for path in changed),
+        "warnings": output.warnings[:20],
+    }
+    if args.check:
+        summary["ok"] = not changed
+        if args.json:
+            print(json.dumps(summary))
+        for path in changed:
+            print(f"would change: {path}", file=sys.stderr)
+        return 1 if changed else 0
+    write_files(output.files)
+    if args.json:
+        print(json.dumps(summary))
+    print(f"wrote {len(output.files)} files to {args.out}"
+          + (f"; new migration {output.migration}" if output.migration else "; no new migration"),
+          file=sys.stderr)
+    return 0

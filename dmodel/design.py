@@ -1,0 +1,209 @@
+"""The design pipeline: loaded discovery data in, the entity model out.
+
+Stages, in order: ``unnest`` (1NF), ``profile`` (types), ``decompose``
+(3NF), declared entities merged in, ``entities`` (tables, keys, foreign
+keys, conventions), ``graph`` (creation order, relationships), indexes
+and the seed. Each stage adds its decisions, questions and warnings to
+the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dmodel import decompose, entities, indexes
+from dmodel.conventions import snake_case, table_name
+from dmodel.discovery import DeclaredEntity
+from dmodel.errors import InputError
+from dmodel.graph import build_graph, creation_order, cycles
+from dmodel.hints import Hints
+from dmodel.loaders import LoadedInput
+from dmodel.model import (Conventions, Decision, Model, QueryPattern, Relationship, Report, Tenancy,
+                          Warning)
+from dmodel.profile import convert_value, profile_values
+from dmodel.relation import Link, Relation, RelationSet
+from dmodel.unnest import unnest
+
+log = logging.getLogger(__name__)
+
+# D1 rejects tables with more columns than this.
+D1_MAX_COLUMNS = 100
+
+
+def design(loaded: LoadedInput, hints: Hints | None = None,
+           conventions: Conventions | None = None) -> Model:
+    """Run the whole design pipeline and return the entity model."""
+    hints = hints or Hints()
+    conventions = conventions or Conventions()
+    discovery = loaded.discovery
+
+    relations = unnest(loaded.datasets)
+    log.info("unnested %d datasets into %d relations", len(loaded.datasets), len(relations.relations))
+    profile_relations(relations, hints)
+    relations = decompose.normalize(relations, hints)
+    relations = decompose.match_entities(relations)
+    declared = merge_declared(relations, discovery.entities)
+
+    built = entities.build_entities(relations, declared, hints, conventions)
+    graph = build_graph(built.entities)
+    order = creation_order(graph)
+    by_name = {entity.name: entity for entity in built.entities}
+    ordered = [by_name[name] for name in order]
+
+    report = Report(decisions=[*relations.decisions, *built.decisions],
+                    questions=[*relations.questions, *built.questions],
+                    warnings=[*relations.warnings, *built.warnings],
+                    profiles=_profiles(relations),
+                    unknown_keys=discovery.unknown_keys())
+    for cycle in cycles(graph):
+        report.warnings.append(Warning(
+            code="W301", subject=", ".join(cycle),
+            message=f"tables {', '.join(cycle)} reference each other in a cycle",
+            fix="the seed inserts them with deferred foreign keys; check that one of the references is optional"))
+
+    patterns = [QueryPattern(entity=table_name(fact.entity), filter=[snake_case(c) for c in fact.filter],
+                             sort=[snake_case(c) for c in fact.sort], frequency=fact.frequency,
+                             description=fact.description)
+                for fact in discovery.query_patterns]
+    index_report = indexes.advise(ordered, patterns)
+    report.decisions.extend(index_report.decisions)
+    report.warnings.extend(index_report.warnings)
+
+    for entity in ordered:
+        if len(entity.columns) > D1_MAX_COLUMNS:
+            raise InputError(
+                f"table {entity.name} would have {len(entity.columns)} columns; D1 allows at most "
+                f"{D1_MAX_COLUMNS} per table",
+                file=_source_file(loaded, entity.source), place=f"table {entity.name}",
+                fix=f'split it with a hint such as {{"split": [{{"table": "{entity.name}", '
+                    f'"columns": [...], "name": "NEW_TABLE"}}]}}, or drop columns from the input')
+
+    client = discovery.client.model_dump(exclude_none=True)
+    name = snake_case(client.get("id") or client.get("name") or _first_dataset_name(loaded))
+    tenancy = Tenancy(mode="none")
+    return Model(name=name, client=client, conventions=conventions, entities=ordered,
+                 relationships=relationships(ordered, built.junctions),
+                 query_patterns=patterns, tenancy=tenancy,
+                 seed=built.seed_in_order(order), report=report)
+
+
+def profile_relations(relations: RelationSet, hints: Hints) -> None:
+    """Profile every column of every relation and convert its values to the stored form."""
+    for relation in relations.relations.values():
+        for column in relation.columns:
+            profile = profile_values(column, relation.values(column))
+            forced = hints.types.get(f"{relation.name}.{column}")
+            if forced:
+                profile.logical_type = forced  # type: ignore[assignment]
+            relation.profiles[column] = profile
+            for row in relation.rows:
+                row[column] = convert_value(row.get(column), profile)
+
+
+def merge_declared(relations: RelationSet, declared: list[DeclaredEntity]) -> dict[str, DeclaredEntity]:
+    """Match declared entities to relations by table name; add relations for entities without samples.
+
+    Returns the declared entity of each table name. Declared N:1 and 1:1
+    relationships become links, M:N ones junction relations.
+    """
+    matched: dict[str, DeclaredEntity] = {}
+    for entity in declared:
+        name = table_name(entity.name)
+        matched[name] = entity
+        if name in relations.relations:
+            relations.decisions.append(Decision(
+                code="N201", subject=name,
+                message=f"declared entity '{entity.name}' merged with the samples of table {name}",
+                evidence={"declared_fields": len(entity.fields)}))
+            continue
+        relations.add(Relation(name=name, columns=[], rows=[], dataset="(declared)",
+                               description=entity.description))
+        relations.decisions.append(Decision(
+            code="N202", subject=name,
+            message=f"declared entity '{entity.name}' has no samples; table {name} comes from its fields",
+            evidence={"declared_fields": len(entity.fields)}))
+    for entity in declared:
+        _declared_links(relations, table_name(entity.name), entity)
+    return matched
+
+
+def _declared_links(relations: RelationSet, name: str, entity: DeclaredEntity) -> None:
+    existing = {(link.child, link.parent) for link in relations.links}
+    for relationship in entity.relationships:
+        target = table_name(relationship.target)
+        if target not in relations.relations:
+            relations.warnings.append(Warning(
+                code="W201", subject=f"{name} -> {relationship.target}",
+                message=f"declared relationship of '{entity.name}' targets unknown entity '{relationship.target}'",
+                fix="declare the target entity or correct the target name"))
+            continue
+        if relationship.cardinality == "M:N":
+            junction = f"{_singular(name)}_{target}"
+            if junction in relations.relations or f"{_singular(target)}_{name}" in relations.relations:
+                continue
+            left, right = f"{_singular(name)}_id", f"{_singular(target)}_id"
+            relations.add(Relation(name=junction, columns=[left, right], rows=[], dataset="(declared)",
+                                   key=[left, right], junction=True))
+            relations.links.append(Link(child=junction, child_columns=[left], parent=name,
+                                        parent_columns=["id"], kind="owned", reason="declared M:N"))
+            relations.links.append(Link(child=junction, child_columns=[right], parent=target,
+                                        parent_columns=["id"], kind="owned", reason="declared M:N"))
+            continue
+        if relationship.cardinality == "1:N":
+            child, parent, column = target, name, f"{_singular(name)}_id"
+        else:
+            child, parent = name, target
+            column = snake_case(relationship.field) if relationship.field else f"{_singular(target)}_id"
+        if (child, parent) in existing:
+            continue
+        child_relation = relations.relations[child]
+        if column not in child_relation.columns:
+            child_relation.columns.append(column)
+            child_relation.column_sources[column] = f"declared relationship {entity.name} -> {relationship.target}"
+            for row in child_relation.rows:
+                row[column] = None
+        relations.links.append(Link(child=child, child_columns=[column], parent=parent,
+                                    parent_columns=list(relations.relations[parent].key or ["id"]),
+                                    kind="reference", optional=relationship.optional,
+                                    reason=relationship.label or f"declared {relationship.cardinality}"))
+
+
+def relationships(ordered: list[Any], junctions: set[str]) -> list[Relationship]:
+    """Describe each foreign key as a modeller's relationship: 1:1, 1:N, or M:N through a junction."""
+    found: list[Relationship] = []
+    by_name = {entity.name: entity for entity in ordered}
+    for entity in ordered:
+        if entity.name in junctions and len(entity.foreign_keys) == 2:
+            left, right = entity.foreign_keys
+            found.append(Relationship(parent=left.ref_table, child=right.ref_table, cardinality="M:N",
+                                      optional=True, columns=[*left.columns, *right.columns],
+                                      junction=entity.name, label=entity.name))
+            continue
+        for foreign_key in entity.foreign_keys:
+            single_unique = len(foreign_key.columns) == 1 and by_name[entity.name].column(
+                foreign_key.columns[0]).unique
+            nullable = all(entity.column(column).nullable for column in foreign_key.columns)
+            found.append(Relationship(parent=foreign_key.ref_table, child=entity.name,
+                                      cardinality="1:1" if single_unique else "1:N", optional=nullable,
+                                      columns=list(foreign_key.columns),
+                                      label=foreign_key.reason or ", ".join(foreign_key.columns)))
+    return found
+
+
+def _profiles(relations: RelationSet) -> dict[str, dict[str, dict[str, Any]]]:
+    return {name: {column: profile.to_dict() for column, profile in relation.profiles.items()}
+            for name, relation in sorted(relations.relations.items()) if relation.profiles}
+
+
+def _singular(name: str) -> str:
+    from dmodel.conventions import singularize
+    return singularize(name)
+
+
+def _source_file(loaded: LoadedInput, sources: list[str]) -> str | None:
+    return loaded.files[0] if loaded.files else None
+
+
+def _first_dataset_name(loaded: LoadedInput) -> str:
+    return loaded.datasets[0].name if loaded.datasets else "schema"

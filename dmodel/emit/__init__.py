@@ -1,0 +1,1 @@
+"""Emitters: the entity model rendered as SQL, Mermaid and Markdown."""
