@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "generate",
     "apply",
     "lint",
+    "agent",
 ]
 
 

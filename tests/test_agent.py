@@ -1,0 +1,365 @@
+"""The headless runner, driven offline by scripted Messages API conversations."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sqlite3
+
+import pytest
+
+from dmodel import agent, cli
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "fixtures" / "example" / "discovery.json"
+API_KEY = "sk-ant-test-0123456789-secret"
+http = agent.sdk_http_module()
+
+
+def tool_use(call_id, name, arguments=None):
+    return {"type": "tool_use", "id": call_id, "name": name, "input": arguments or {}}
+
+
+def text(value):
+    return {"type": "text", "text": value}
+
+
+def message(*content, stop_reason="tool_use", input_tokens=100, output_tokens=20):
+    return {"id": "msg_test", "type": "message", "role": "assistant", "model": "claude-test",
+            "content": list(content), "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens}}
+
+
+class ScriptedAPI:
+    """A Messages API stand-in: each step receives the request body and returns the next response."""
+
+    def __init__(self, steps):
+        self.steps = list(steps)
+        self.requests = []
+        self.headers = []
+
+    def handler(self, request):
+        assert request.url.path == "/v1/messages"
+        body = json.loads(request.content)
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        if not self.steps:
+            return http.Response(500, json={"type": "error", "error": {"type": "api_error",
+                                                                       "message": "script exhausted"}})
+        step = self.steps.pop(0)
+        reply = step(body) if callable(step) else step
+        if isinstance(reply, tuple):
+            status, payload = reply
+            return http.Response(status, json=payload)
+        return http.Response(200, json=reply)
+
+    def transport(self):
+        return http.MockTransport(self.handler)
+
+
+def last_tool_results(body):
+    """Return {tool_use_id: tool_result block} from the last user message of a request."""
+    content = body["messages"][-1]["content"]
+    return {block["tool_use_id"]: block for block in content if block.get("type") == "tool_result"}
+
+
+def run(tmp_path, steps, discovery=None, **options):
+    api = ScriptedAPI(steps)
+    out = tmp_path / "out"
+    if discovery is None:
+        discovery = tmp_path / "discovery.json"
+        discovery.write_text(json.dumps({"entities": [{"name": "customers", "fields": [{"name": "email"}]}]}),
+                             encoding="utf-8")
+    result = agent.run_agent(discovery, out, api_key=API_KEY, transport=api.transport(), **options)
+    return api, out, result
+
+
+def transcript_records(out):
+    lines = (out / agent.TRANSCRIPT_NAME).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def write_migration(out, sql, seed=None):
+    migrations = out / "migrations"
+    migrations.mkdir(parents=True, exist_ok=True)
+    (migrations / "0001_initial.sql").write_text(sql, encoding="utf-8")
+    if seed is not None:
+        (out / "seed.sql").write_text(seed, encoding="utf-8")
+
+
+PARENT_CHILD_SQL = """\
+CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE) STRICT;
+CREATE TABLE IF NOT EXISTS orders (
+  id INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX IF NOT EXISTS idx_orders__customer_id ON orders (customer_id);
+"""
+
+
+# Requests and transcript
+
+def test_request_carries_skill_tools_and_model(tmp_path):
+    api, out, result = run(tmp_path, [message(text("Nothing to do."), stop_reason="end_turn")],
+                           model="claude-test-model")
+    body = api.requests[0]
+    assert body["model"] == "claude-test-model"
+    assert body["system"].startswith(agent.HEADLESS_PREAMBLE)
+    assert "name: data-model-agent" not in body["system"]
+    assert {tool["name"] for tool in body["tools"]} == {
+        "design", "read_report", "write_hints", "generate", "verify", "read_file"}
+    assert body["messages"][0]["role"] == "user"
+    assert "discovery.json" in body["messages"][0]["content"]
+    # Depending on the SDK release the key travels as x-api-key or as a bearer token.
+    sent_key = api.headers[0].get("x-api-key") or api.headers[0].get("authorization", "").removeprefix("Bearer ")
+    assert sent_key == API_KEY
+    assert result.completed
+    assert result.final_text == "Nothing to do."
+
+
+def test_transcript_records_requests_and_responses(tmp_path):
+    steps = [message(tool_use("call_1", "read_file", {"path": "nothing.txt"})),
+             message(text("Done."), stop_reason="end_turn", input_tokens=7, output_tokens=3)]
+    api, out, result = run(tmp_path, steps)
+    records = transcript_records(out)
+    assert [record["type"] for record in records] == ["start", "request", "response", "request", "response",
+                                                      "stop"]
+    assert records[3]["messages"] == api.requests[1]["messages"]
+    assert records[4]["response"]["content"] == [text("Done.")]
+    assert records[-1]["stop_reason"] == "end_turn"
+    assert records[-1]["input_tokens"] == 107
+    assert records[-1]["output_tokens"] == 23
+
+
+def test_api_key_never_written(tmp_path, capsys):
+    steps = [message(tool_use("call_1", "write_hints", {"hints": {"rename": {"customers": "clients"}}})),
+             message(tool_use("call_2", "read_file", {"path": "hints.json"})),
+             message(text("Done."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    captured = capsys.readouterr()
+    assert API_KEY not in captured.out
+    assert API_KEY not in captured.err
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert API_KEY not in path.read_text(encoding="utf-8"), path
+
+
+def test_transcript_masks_key_echoed_by_model(tmp_path):
+    steps = [message(text(f"The key is {API_KEY}."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    transcript = (out / agent.TRANSCRIPT_NAME).read_text(encoding="utf-8")
+    assert API_KEY not in transcript
+    assert "[redacted]" in transcript
+
+
+# Limits
+
+def test_turn_limit_stops_loop(tmp_path):
+    looping = [message(tool_use(f"call_{n}", "read_file", {"path": "missing.sql"})) for n in range(10)]
+    api, out, result = run(tmp_path, looping, max_turns=3)
+    assert result.stop_reason == "max_turns"
+    assert not result.completed
+    assert result.turns == 3
+    assert len(api.requests) == 3
+    assert transcript_records(out)[-1]["stop_reason"] == "max_turns"
+
+
+def test_token_budget_stops_loop(tmp_path):
+    costly = [message(tool_use(f"call_{n}", "read_file", {"path": "x"}), input_tokens=600, output_tokens=100)
+              for n in range(10)]
+    api, out, result = run(tmp_path, costly, max_tokens_total=1_500)
+    assert result.stop_reason == "token_budget"
+    assert len(api.requests) == 3
+    assert result.input_tokens + result.output_tokens == 2_100
+
+
+def test_response_max_tokens_capped_by_budget(tmp_path):
+    steps = [message(tool_use("call_1", "read_file", {"path": "x"}), input_tokens=900, output_tokens=50),
+             message(text("Done."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps, max_tokens_total=1_000)
+    assert api.requests[0]["max_tokens"] == 1_000
+    assert api.requests[1]["max_tokens"] == 50
+
+
+# Tool errors
+
+def test_unknown_tool_returns_error_result(tmp_path):
+    steps = [message(tool_use("call_1", "drop_database")),
+             lambda body: message(text("Recovered."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    error = last_tool_results(api.requests[1])["call_1"]
+    assert error["is_error"] is True
+    assert "unknown tool 'drop_database'" in error["content"]
+    assert result.tool_errors == 1
+    assert result.completed
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "/etc/hostname", "migrations/../../outside.txt", ""])
+def test_read_file_confined_to_output(tmp_path, path):
+    (tmp_path / "outside.txt").write_text("secret", encoding="utf-8")
+    steps = [message(tool_use("call_1", "read_file", {"path": path})),
+             message(text("Done."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    error = last_tool_results(api.requests[1])["call_1"]
+    assert error["is_error"] is True
+    assert "secret" not in error["content"]
+
+
+def test_invalid_hints_rejected_then_corrected(tmp_path):
+    steps = [message(tool_use("call_1", "write_hints", {"hints": {"renames": {"deals": "opportunities"}}})),
+             message(tool_use("call_2", "write_hints", {"hints": {"rename": {"deals": "opportunities"}}})),
+             message(text("Done."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    error = last_tool_results(api.requests[1])["call_1"]
+    assert error["is_error"] is True
+    assert "hints.renames" in error["content"]
+    assert "rename" in error["content"]
+    assert "is_error" not in last_tool_results(api.requests[2])["call_2"]
+    assert json.loads((out / "hints.json").read_text(encoding="utf-8")) == {"rename": {"deals": "opportunities"}}
+
+
+def test_read_report_before_design_is_error(tmp_path):
+    steps = [message(tool_use("call_1", "read_report")), message(text("Done."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    error = last_tool_results(api.requests[1])["call_1"]
+    assert error["is_error"] is True
+    assert "call design first" in error["content"]
+
+
+def test_several_tool_calls_in_one_turn(tmp_path):
+    steps = [message(tool_use("call_1", "verify"), tool_use("call_2", "read_file", {"path": "x.sql"})),
+             message(text("Done."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    results = last_tool_results(api.requests[1])
+    assert list(results) == ["call_1", "call_2"]
+    assert "call generate first" in results["call_1"]["content"]
+    assert result.tool_calls == 2
+
+
+# API failures
+
+def test_rejected_key_is_input_error(tmp_path):
+    steps = [(401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})]
+    with pytest.raises(agent.InputError) as caught:
+        run(tmp_path, steps)
+    assert caught.value.exit_status == 2
+    assert "ANTHROPIC_API_KEY" in str(caught.value)
+    assert API_KEY not in str(caught.value)
+
+
+def test_unknown_model_is_input_error(tmp_path):
+    steps = [(404, {"type": "error", "error": {"type": "not_found_error", "message": "model: nope"}})]
+    with pytest.raises(agent.InputError) as caught:
+        run(tmp_path, steps, model="nope")
+    assert "--model" in str(caught.value)
+
+
+# verify
+
+def verify(tmp_path, seed=None, rollback=None):
+    """Write the parent/child migration (and a seed and rollback), then call the verify tool."""
+    out = tmp_path / "out"
+    write_migration(out, PARENT_CHILD_SQL, seed=seed)
+    if rollback is not None:
+        (out / "migrations" / "rollback").mkdir()
+        (out / "migrations" / "rollback" / "0001_initial.sql").write_text(rollback, encoding="utf-8")
+    return json.loads(agent.Workspace(tmp_path / "discovery.json", out).call("verify", {}))
+
+
+def test_verify_applies_migration_and_seed(tmp_path):
+    report = verify(tmp_path, seed="INSERT INTO customers VALUES (1, 'a@example.com');\n"
+                                   "INSERT INTO orders VALUES (1, 1);\n")
+    assert report["ok"] is True
+    assert report["applied"] == ["migrations/0001_initial.sql", "seed.sql"]
+    assert report["tables"] == {"customers": 1, "orders": 1}
+
+
+def test_verify_reports_dangling_reference(tmp_path):
+    # The seed turns foreign keys off, so the dangling row gets in and only foreign_key_check finds it.
+    report = verify(tmp_path, seed="PRAGMA foreign_keys = OFF;\nINSERT INTO orders VALUES (1, 42);\n")
+    assert report["ok"] is False
+    assert report["foreign_key_violation_count"] == 1
+    assert report["foreign_key_violations"][0]["table"] == "orders"
+
+
+def test_verify_names_failing_file(tmp_path):
+    with pytest.raises(agent.ToolError, match="seed.sql failed to apply: FOREIGN KEY constraint failed"):
+        verify(tmp_path, seed="INSERT INTO orders VALUES (1, 42);\n")
+
+
+def test_verify_ignores_rollback_folder(tmp_path):
+    report = verify(tmp_path, rollback="DROP TABLE orders;\nDROP TABLE customers;\n")
+    assert report["applied"] == ["migrations/0001_initial.sql"]
+    assert set(report["tables"]) == {"customers", "orders"}
+
+
+# The command
+
+@pytest.fixture
+def empty_discovery(tmp_path):
+    path = tmp_path / "discovery.json"
+    path.write_text("{}", encoding="utf-8")
+    return path
+
+
+def test_command_without_key_exits_2(tmp_path, empty_discovery, monkeypatch, capsys):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    status = cli.main(["agent", str(empty_discovery), "-o", str(tmp_path / "out"), "--json"])
+    captured = capsys.readouterr()
+    assert status == 2
+    payload = json.loads(captured.out)
+    assert payload["ok"] is False
+    assert "ANTHROPIC_API_KEY" in payload["error"]["message"]
+    assert "export ANTHROPIC_API_KEY" in payload["error"]["fix"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_missing_discovery_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    status = cli.main(["agent", str(tmp_path / "nope.json"), "-o", str(tmp_path / "out")])
+    assert status == 2
+    assert "nope.json" in capsys.readouterr().err
+
+
+@pytest.fixture
+def scripted_command(monkeypatch):
+    """Point ``dmodel agent`` at a scripted API and return a function that sets the script."""
+    build_client = agent.build_client
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+
+    def install(steps):
+        api = ScriptedAPI(steps)
+        monkeypatch.setattr(agent, "build_client", lambda key, transport=None: build_client(key, api.transport()))
+        return api
+
+    return install
+
+
+def test_command_prints_outcome_json(tmp_path, empty_discovery, scripted_command, capsys):
+    scripted_command([message(tool_use("call_1", "write_hints", {"hints": {}})),
+                      message(text("Done."), stop_reason="end_turn")])
+    status = cli.main(["agent", str(empty_discovery), "-o", str(tmp_path / "out"), "--max-turns", "5", "--json"])
+    captured = capsys.readouterr()
+    assert status == 0
+    payload = json.loads(captured.out)
+    assert payload["ok"] is True
+    assert payload["turns"] == 2
+    assert payload["files"] == [agent.TRANSCRIPT_NAME, "hints.json"]
+    assert API_KEY not in captured.out + captured.err
+
+
+def test_command_turn_limit_exits_1(tmp_path, empty_discovery, scripted_command, capsys):
+    scripted_command([message(tool_use(f"call_{n}", "read_file", {"path": "x"})) for n in range(5)])
+    status = cli.main(["agent", str(empty_discovery), "-o", str(tmp_path / "out"), "--max-turns", "2", "--json"])
+    captured = capsys.readouterr()
+    assert status == 1
+    payload = json.loads(captured.out)
+    assert payload["ok"] is False
+    assert payload["stop_reason"] == "max_turns"
+    assert "stopped (max_turns) after 2 turns" in captured.err
+
+
+def test_command_rejects_zero_turns(tmp_path, empty_discovery, scripted_command, capsys):
+    status = cli.main(["agent", str(empty_discovery), "-o", str(tmp_path / "out"), "--max-turns", "0"])
+    assert status == 2
+    assert "--max-turns must be at least 1" in capsys.readouterr().err
