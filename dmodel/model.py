@@ -68,6 +68,17 @@ class Index(_Strict):
     query: str | None = Field(None, description="The query the index serves, when it comes from a query pattern")
 
 
+class Trigger(_Strict):
+    """A trigger whose body is one statement, the form D1's statement splitter accepts."""
+
+    name: str
+    timing: Literal["BEFORE", "AFTER"] = "BEFORE"
+    event: Literal["INSERT", "UPDATE", "DELETE"]
+    when: str | None = Field(None, description="SQL condition after WHEN; the body runs only when it holds")
+    body: str = Field(description="One SQL statement without the final semicolon, e.g. SELECT RAISE(ABORT, 'm')")
+    reason: str = ""
+
+
 class Entity(_Strict):
     """A table."""
 
@@ -78,6 +89,7 @@ class Entity(_Strict):
     foreign_keys: list[ForeignKey] = Field(default_factory=list)
     unique_constraints: list[list[str]] = Field(default_factory=list)
     indexes: list[Index] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list)
     strict: bool = True
     without_rowid: bool = False
     tenant_scoped: bool = True

@@ -7,7 +7,7 @@ transaction control, every identifier quoted where it needs to be.
 from __future__ import annotations
 
 from dmodel.conventions import quote_identifier as q
-from dmodel.model import Column, Entity, ForeignKey, Index, Model
+from dmodel.model import Column, Entity, ForeignKey, Index, Model, Trigger
 
 
 def column_sql(column: Column, inline_primary_key: bool) -> str:
@@ -62,12 +62,22 @@ def create_index_sql(entity: Entity, index: Index, if_not_exists: bool = False) 
     return text + ";"
 
 
+def create_trigger_sql(entity: Entity, trigger: Trigger, if_not_exists: bool = False) -> str:
+    """Return a CREATE TRIGGER statement with its one-statement body on a line of its own."""
+    guard = "IF NOT EXISTS " if if_not_exists else ""
+    head = f"CREATE TRIGGER {guard}{q(trigger.name)} {trigger.timing} {trigger.event} ON {q(entity.name)}"
+    when = f"\nWHEN {trigger.when}" if trigger.when else ""
+    body = trigger.body.strip().rstrip(";")
+    return f"{head}\nFOR EACH ROW{when}\nBEGIN\n  {body};\nEND;"
+
+
 def schema_statements(model: Model, if_not_exists: bool = False) -> list[str]:
-    """Return every DDL statement of the model, tables in creation order, each table's indexes after it."""
+    """Return every DDL statement of the model, tables in creation order, each table's indexes and triggers after it."""
     statements: list[str] = []
     for entity in model.entities:
         statements.append(create_table_sql(entity, if_not_exists))
         statements.extend(create_index_sql(entity, index, if_not_exists) for index in entity.indexes)
+        statements.extend(create_trigger_sql(entity, trigger, if_not_exists) for trigger in entity.triggers)
     return statements
 
 
