@@ -22,6 +22,7 @@ from dmodel.loaders import LoadedInput
 from dmodel.model import (Conventions, Decision, Model, QueryPattern, Relationship, Report, Tenancy,
                           Warning)
 from dmodel.profile import convert_value, profile_values
+from dmodel.references import infer_references
 from dmodel.relation import Link, Relation, RelationSet
 from dmodel.unnest import unnest
 
@@ -44,6 +45,7 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
     relations = decompose.normalize(relations, hints)
     relations = decompose.match_entities(relations)
     declared = merge_declared(relations, discovery.entities)
+    infer_references(relations)
 
     built = entities.build_entities(relations, declared, hints, conventions)
     graph = build_graph(built.entities)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dmodel.d1rules import assert_d1_safe
 from dmodel.emit.markdown import render_dictionary, render_indexes
 from dmodel.emit.mermaid import render_erd
 from dmodel.emit.seed import render_seed
@@ -30,7 +31,7 @@ class Output:
 
 
 def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *, mask: bool = True) -> Output:
-    """Render every output file of ``model`` into memory."""
+    """Render every output file of ``model`` into memory and check every SQL file against D1's rules."""
     migrations_dir = migrations_dir or out_dir / "migrations"
     output = Output()
     output.files[out_dir / "schema.sql"] = render_schema(model)
@@ -39,6 +40,9 @@ def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *,
     output.files[out_dir / "indexes.md"] = render_indexes(model)
     output.files[out_dir / "schema.md"] = render_dictionary(model)
     _add_migration(model, migrations_dir, output)
+    for path, content in output.files.items():
+        if path.suffix == ".sql":
+            assert_d1_safe(content, str(path))
     return output
 
 

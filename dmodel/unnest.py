@@ -116,14 +116,17 @@ class _Unnester:
             column = snake_case(raw_key)
             source = f"{path}.{raw_key}"
             if isinstance(value, dict) and value:
-                if raw_key in nested_groups:
-                    row[f"{column}_id"] = self.add_shared_object(nested_groups[raw_key], value, dataset, source)
-                    self.add_column(relation, f"{column}_id", source)
-                elif _identifier_key(value) is not None:
-                    child_name = pluralize(_entity_word(column))
-                    child_id = self.add_entity_object(child_name, value, dataset, source)
+                if raw_key in nested_groups or _identifier_key(value) is not None:
+                    if raw_key in nested_groups:
+                        target, child_id = self.add_shared_object(nested_groups[raw_key], value, dataset, source)
+                        reason = f"'{raw_key}' objects share one shape and are stored once in {target}"
+                    else:
+                        target = pluralize(_entity_word(column))
+                        target, child_id = self.add_entity_object(target, value, dataset, source)
+                        reason = f"'{raw_key}' is a nested object with its own identifier"
                     row[f"{column}_id"] = child_id
                     self.add_column(relation, f"{column}_id", source)
+                    self.link(relation.name, [f"{column}_id"], target, "reference", reason)
                 else:
                     for sub_column, sub_value in _flatten(column, value):
                         row[sub_column] = sub_value
@@ -160,16 +163,17 @@ class _Unnester:
         return key_value
 
     def add_entity_object(self, name: str, value: dict[str, Any], dataset: str, path: str) -> Any:
+        """Store an object with an identifier once per identifier; return its table and key value."""
         if name in self.content_keyed:
             # The entity is already stored by content (identifier-less copies came first).
             return self.add_shared_object(name, value, dataset, path)
         id_key = _identifier_key(value)
         builder = self.builder(name, dataset, path)
         builder.relation.key = [snake_case(id_key)] if id_key else builder.relation.key
-        return self.add_record(builder, value, dataset, path, snake_case(id_key) if id_key else None)
+        return name, self.add_record(builder, value, dataset, path, snake_case(id_key) if id_key else None)
 
     def add_shared_object(self, entity: str, value: dict[str, Any], dataset: str, path: str) -> Any:
-        """Store an identifier-less object once per distinct content and return its key."""
+        """Store an identifier-less object once per distinct content; return its table and key value."""
         if entity in self.builders and entity not in self.content_keyed:
             # Stored by identifier already: keep the content-keyed copies apart.
             entity = f"{entity}_by_content"
@@ -187,7 +191,7 @@ class _Unnester:
                 self.add_column(relation, column, f"{path}.{column}")
             builder.seen_keys[content] = len(relation.rows)
             relation.rows.append(row)
-        return relation.rows[builder.seen_keys[content]][key_column]
+        return entity, relation.rows[builder.seen_keys[content]][key_column]
 
     def add_array(self, parent: Relation, parent_key: str, parent_value: Any, raw_key: str,
                   items: list[Any], dataset: str, path: str) -> None:
