@@ -1,0 +1,897 @@
+"""Input loaders: read discovery documents, record files and SQL dumps from disk.
+
+This is an adapter: it does the file I/O and hands the pure core a merged
+``Discovery`` and a list of datasets. Records keep the values as parsed:
+nested objects and arrays from JSON, strings from CSV (an empty cell stays
+``''``), Python values from SQL literals. Typing them is the profiler's job.
+
+Every problem with the input raises ``InputError`` naming the file, the place
+in it (line, record, JSON path or SQL statement) and the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pydantic
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
+
+from dmodel import discovery as discovery_module
+from dmodel.conventions import pluralize, snake_case, unique_name
+from dmodel.discovery import (
+    DeclaredEntity, DeclaredField, DeclaredRelationship, Discovery, looks_like_discovery,
+)
+from dmodel.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# File name endings and the format each one selects.
+EXTENSION_FORMATS = {
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".sql": "sql",
+}
+RECORD_FORMATS = ("json", "ndjson", "csv", "tsv")
+# Dialects tried in this order when a SQL file is loaded without a dialect.
+SQL_DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle", "duckdb", "snowflake", "bigquery")
+FORMAT_ALIASES = {"jsonl": "ndjson", "discovery": "json", "ddl": "sql"}
+
+_ACCEPTED = "'.json', '.ndjson', '.jsonl', '.csv', '.tsv' or '.sql'"
+_FORMAT_FIX = (f"rename the file to end in {_ACCEPTED}, or pass --format json, ndjson, csv, tsv, sql "
+               "or a SQL dialect such as postgres, mysql or tsql")
+
+
+@dataclass
+class LoadedDataset:
+    """Raw records of one dataset, as parsed from one file or one discovery entry."""
+
+    name: str
+    source: str
+    file: str
+    records: list[dict[str, Any]]
+    entity: str | None = None
+    origin: str = "json"
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadedInput:
+    """The merged discovery document and the datasets of all input paths."""
+
+    discovery: Discovery
+    datasets: list[LoadedDataset]
+    files: list[str]
+    skipped: list[str] = field(default_factory=list)
+
+
+def load_inputs(paths: list[str], format: str | None = None) -> LoadedInput:  # noqa: A002 - the CLI option's name
+    """Load every path (file or folder) into one merged discovery and a list of datasets.
+
+    ``format`` overrides the file extension: ``json``, ``ndjson``, ``csv``,
+    ``tsv``, ``sql`` or a SQL dialect name that sqlglot recognizes
+    (``postgres``, ``mysql``, ``tsql``...), which also selects ``sql``.
+    """
+    if not paths:
+        raise InputError("no input given", fix="pass a discovery document, a record file (JSON, NDJSON, CSV) "
+                         "or a folder of them")
+    loader = _Loader(_normalize_format(format))
+    for path in paths:
+        loader.load_path(path)
+    return LoadedInput(discovery=loader.discovery, datasets=loader.datasets, files=loader.files,
+                       skipped=loader.skipped)
+
+
+def _normalize_format(format_name: str | None) -> tuple[str, str | None] | None:
+    """Return (format, SQL dialect) for a --format value, or None for "by extension"."""
+    if format_name is None:
+        return None
+    name = format_name.strip().lower()
+    name = FORMAT_ALIASES.get(name, name)
+    if name in RECORD_FORMATS or name == "sql":
+        return name, None
+    try:
+        Dialect.get_or_raise(name)
+    except ValueError:
+        raise InputError(f"unknown input format {format_name!r}",
+                         fix="use json, ndjson, csv, tsv, sql or a SQL dialect such as postgres, mysql, "
+                             "tsql or sqlite") from None
+    return "sql", name
+
+
+class _Loader:
+    """State shared while loading several paths: the merged discovery, datasets, names in use."""
+
+    def __init__(self, format_choice: tuple[str, str | None] | None) -> None:
+        self.format_choice = format_choice
+        self.discovery = Discovery()
+        self.datasets: list[LoadedDataset] = []
+        self.files: list[str] = []
+        self.skipped: list[str] = []
+        self.names: set[str] = set()
+
+    def load_path(self, path: str) -> None:
+        location = Path(path)
+        if location.is_dir():
+            self.load_folder(path)
+        elif location.is_file():
+            self.load_file(path, self._format_of(path))
+        else:
+            raise InputError("file or folder not found", file=path,
+                             fix="check the path; relative paths are read from the current directory")
+
+    def load_folder(self, path: str) -> None:
+        found = False
+        for entry in sorted(Path(path).iterdir(), key=lambda item: item.name):
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            file_path = str(Path(path) / entry.name)
+            if self.format_choice is None and entry.suffix.lower() not in EXTENSION_FORMATS:
+                self.skipped.append(file_path)
+                continue
+            found = True
+            self.load_file(file_path, self._format_of(file_path))
+        if not found:
+            raise InputError("folder contains no supported input file", file=path,
+                             fix=f"put files ending in {_ACCEPTED} in it, or pass the files themselves")
+
+    def _format_of(self, path: str) -> tuple[str, str | None]:
+        if self.format_choice is not None:
+            return self.format_choice
+        suffix = Path(path).suffix.lower()
+        if suffix not in EXTENSION_FORMATS:
+            raise InputError(f"unsupported file type {suffix or '(no extension)'!r}", file=path,
+                             fix=_FORMAT_FIX)
+        return EXTENSION_FORMATS[suffix], None
+
+    def load_file(self, path: str, format_choice: tuple[str, str | None]) -> None:
+        kind, dialect = format_choice
+        self.files.append(path)
+        if kind == "sql":
+            self._add_sql(path, _read_text(path), dialect)
+            return
+        if kind == "json":
+            data = _parse_json(path, _read_text(path))
+            if looks_like_discovery(data):
+                self._add_discovery(path, data)
+                return
+            wrapper, records = _records_from_json(path, data)
+            self._add_dataset(wrapper or Path(path).stem, Path(path).name, path, records, origin="json")
+            return
+        records = _read_records(path, kind)
+        self._add_dataset(Path(path).stem, Path(path).name, path, records, origin=_origin(kind))
+
+    def _add_dataset(self, name: str, source: str, file: str, records: list[dict[str, Any]], *,
+                     origin: str, entity: str | None = None, notes: list[str] | None = None) -> None:
+        if not records:
+            raise InputError("dataset has no records", file=file,
+                             fix="add at least one record, or remove the file from the input")
+        dataset = LoadedDataset(name=unique_name(name, self.names), source=source, file=file, records=records,
+                                entity=entity, origin=origin, notes=list(notes or []))
+        if dataset.name != name:
+            dataset.notes.append(f"renamed from {name!r} because another dataset already has that name")
+        self.datasets.append(dataset)
+
+    def _add_discovery(self, path: str, data: dict[str, Any]) -> None:
+        try:
+            document = Discovery.model_validate(data)
+        except pydantic.ValidationError as error:
+            raise _discovery_error(path, data, error) from None
+        base = Path(path).parent
+        for index, dataset in enumerate(document.datasets):
+            place = f"$.datasets[{index}]"
+            default_name = f"dataset_{index + 1}"
+            if dataset.records is not None:
+                records = _check_records(path, dataset.records, f"{place}.records")
+                self._add_dataset(dataset.name or default_name, dataset.source or Path(path).name, path,
+                                  records, origin="json", entity=dataset.entity)
+            elif dataset.path is not None:
+                self._add_dataset_file(path, base, dataset, place, default_name)
+            else:
+                raise InputError("dataset has neither 'records' nor 'path'", file=path, place=place,
+                                 fix="add inline 'records' or a 'path' to a CSV, JSON or NDJSON file "
+                                     "relative to the document")
+        _merge_discovery(self.discovery, document)
+
+    def _add_dataset_file(self, path: str, base: Path, dataset: discovery_module.Dataset, place: str,
+                          default_name: str) -> None:
+        target = str(base / dataset.path) if not Path(dataset.path).is_absolute() else dataset.path
+        if not Path(target).is_file():
+            raise InputError(f"dataset file {dataset.path!r} not found (looked for {target})", file=path,
+                             place=f"{place}.path",
+                             fix="give a path relative to the discovery document, or inline the records")
+        if dataset.format:
+            kind = FORMAT_ALIASES.get(dataset.format.lower(), dataset.format.lower())
+        else:
+            kind = EXTENSION_FORMATS.get(Path(target).suffix.lower(), "")
+        if kind not in RECORD_FORMATS:
+            raise InputError(f"dataset file {dataset.path!r} is not a record file", file=path,
+                             place=f"{place}.path",
+                             fix="point 'path' at a CSV, TSV, JSON or NDJSON file, or set 'format' to one of "
+                                 "csv, tsv, json, ndjson")
+        self.files.append(target)
+        wrapper = None
+        if kind == "json":
+            wrapper, records = _records_from_json(target, _parse_json(target, _read_text(target)))
+        else:
+            records = _read_records(target, kind)
+        name = dataset.name or wrapper or Path(target).stem or default_name
+        self._add_dataset(name, dataset.source or Path(target).name, target, records, origin=_origin(kind),
+                          entity=dataset.entity)
+
+    def _add_sql(self, path: str, text: str, dialect: str | None) -> None:
+        dump = _parse_sql_dump(path, text, dialect)
+        self.discovery.entities.extend(dump.entities())
+        for table in dump.tables_with_rows():
+            notes = [f"parsed as the {dump.dialect} SQL dialect"]
+            self._add_dataset(table.name, Path(path).name, path, table.rows, origin="sql", entity=table.name,
+                              notes=notes)
+
+
+def _origin(kind: str) -> str:
+    return "csv" if kind == "tsv" else kind
+
+
+# --- text and JSON ---------------------------------------------------------------------------------------
+
+def _read_text(path: str) -> str:
+    """Read a file as text: UTF-8 with or without a byte order mark, or UTF-16 with one."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read the file: {error.strerror}", file=path,
+                         fix="check that the file exists and is readable") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        byte = raw[error.start:error.start + 1].hex()
+        raise InputError(f"file is not valid {encoding.upper().replace('-SIG', '')}: byte 0x{byte} cannot be decoded",
+                         file=path, place=f"line {line}",
+                         fix="re-save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8'; on the command line: "
+                             "iconv -f WINDOWS-1252 -t UTF-8)") from None
+
+
+def _parse_json(path: str, text: str) -> Any:
+    if not text.strip():
+        raise InputError("file is empty", file=path, fix="add the records, or remove the file from the input")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"invalid JSON: {error.msg}", file=path,
+                         place=f"line {error.lineno}, column {error.colno}",
+                         fix="correct the JSON at that position (a missing comma, quote or bracket is the usual "
+                             "cause)") from None
+
+
+def _records_from_json(path: str, data: Any) -> tuple[str | None, list[dict[str, Any]]]:
+    """Return (dataset name from a wrapper key or None, records) for a parsed JSON record file.
+
+    Three shapes are accepted. An array of objects is the records. One key
+    wrapping an object or an array of objects (``{"order": {...}}``,
+    ``{"orders": [...]}``) names the dataset in the plural. Any other
+    object is one record.
+    """
+    if isinstance(data, list):
+        return None, _check_records(path, data, "$")
+    if not isinstance(data, dict):
+        raise InputError(f"top-level JSON value is {_json_kind(data)}", file=path, place="$",
+                         fix="give an array of record objects, one object, or a discovery document")
+    if len(data) == 1:
+        key, value = next(iter(data.items()))
+        name = pluralize(snake_case(key))
+        if isinstance(value, dict):
+            return name, [value]
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            return name, _check_records(path, value, f"$.{key}")
+    return None, [data]
+
+
+def _check_records(path: str, records: list[Any], place: str) -> list[dict[str, Any]]:
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise InputError(f"record is {_json_kind(record)}, not an object", file=path,
+                             place=f"{place}[{index}]",
+                             fix="make every record a JSON object of field names and values")
+    return records
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _read_records(path: str, kind: str) -> list[dict[str, Any]]:
+    text = _read_text(path)
+    if kind == "ndjson":
+        return _parse_ndjson(path, text)
+    if kind in ("csv", "tsv"):
+        return _parse_csv(path, text, "\t" if kind == "tsv" else None)
+    _, records = _records_from_json(path, _parse_json(path, text))
+    return records
+
+
+def _parse_ndjson(path: str, text: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"invalid JSON: {error.msg}", file=path,
+                             place=f"line {number}, column {error.colno}",
+                             fix="write one complete JSON object per line") from None
+        if not isinstance(record, dict):
+            raise InputError(f"line contains {_json_kind(record)}, not an object", file=path, place=f"line {number}",
+                             fix="write one JSON object per line")
+        records.append(record)
+    return records
+
+
+# --- CSV -------------------------------------------------------------------------------------------------
+
+_SNIFF_DELIMITERS = ",;\t|"
+_SNIFF_SAMPLE = 64 * 1024
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Guess the delimiter from the start of the file with ``csv.Sniffer``; a comma when it cannot tell."""
+    sample = text[:_SNIFF_SAMPLE]
+    if len(text) > _SNIFF_SAMPLE and "\n" in sample:
+        sample = sample[:sample.rindex("\n")]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_SNIFF_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, Any]]:
+    """Parse CSV or TSV text into records of strings; the first row is the header.
+
+    Quoted fields may span lines. A row with more or fewer fields than the
+    header is an error, because guessing which value belongs where would
+    shift data between columns.
+    """
+    delimiter = delimiter or _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
+                        strict=False)
+    header: list[str] | None = None
+    records: list[dict[str, Any]] = []
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip() and header is not None):
+                continue
+            if header is None:
+                header = _csv_header(path, row)
+                continue
+            if len(row) != len(header):
+                raise InputError(
+                    f"row has {len(row)} fields, expected {len(header)} as in the header", file=path,
+                    place=f"line {reader.line_num}",
+                    fix=f"quote values that contain the delimiter {delimiter!r}, or add or remove fields so "
+                        "the row matches the header")
+            records.append(dict(zip(header, row)))
+    except csv.Error as error:
+        raise InputError(f"invalid CSV: {error}", file=path, place=f"line {reader.line_num}",
+                         fix="check the quoting on that line: a quote inside a quoted field is written twice") from None
+    if header is None:
+        raise InputError("file is empty", file=path, fix="add a header row and at least one record")
+    if not records:
+        raise InputError("CSV file has a header but no records", file=path, place="line 2",
+                         fix="add at least one record below the header, or remove the file from the input")
+    return records
+
+
+def _csv_header(path: str, row: list[str]) -> list[str]:
+    """Clean the header: strip spaces, name blank columns ``column_N``, suffix repeats ``_2``, ``_3``."""
+    taken: set[str] = set()
+    header = []
+    for index, cell in enumerate(row, start=1):
+        name = cell.strip() or f"column_{index}"
+        if name in taken:
+            log.warning("%s: header repeats column %r; the repeat is read as %r", path, name,
+                        unique_name(name, set(taken)))
+        header.append(unique_name(name, taken))
+    return header
+
+
+# --- discovery documents ---------------------------------------------------------------------------------
+
+# Canonical keys of the discovery document and the synonyms a user may have written instead.
+_SYNONYMS = {
+    "entities": discovery_module._ENTITY_SYNONYMS,
+    "fields": discovery_module._FIELD_SYNONYMS,
+    "datasets": discovery_module._DATASET_SYNONYMS,
+    "filter": ("filters", "filter_columns", "where"),
+    "sort": ("order_by", "sort_columns"),
+}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _discovery_error(path: str, data: Any, error: pydantic.ValidationError) -> InputError:
+    first = error.errors()[0]
+    place = _json_path(first["loc"], data)
+    more = error.error_count() - 1
+    message = f"invalid discovery document: {first['msg']}"
+    if more:
+        message += f" (and {more} more {'error' if more == 1 else 'errors'})"
+    if first["type"] == "missing":
+        fix = f"add {place}, or remove the object that lacks it"
+    else:
+        fix = f"correct the value at {place}"
+    return InputError(message, file=path, place=place, fix=fix)
+
+
+def _json_path(loc: tuple[Any, ...], data: Any) -> str:
+    """Turn a pydantic error location into a JSON path into the document as the user wrote it.
+
+    Synonyms the validator folded (``tables`` for ``entities``) and
+    ``{"name": {...}}`` maps it turned into lists are mapped back.
+    Union labels in the location (``list[any]``) are skipped.
+    """
+    path = "$"
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            if isinstance(node, list):
+                path += f"[{part}]"
+                node = node[part] if part < len(node) else None
+            elif isinstance(node, dict):
+                keys = list(node)
+                key = keys[part] if part < len(keys) else str(part)
+                path += _path_key(key)
+                node = node.get(key)
+            continue
+        if not isinstance(node, dict):
+            continue
+        key = part
+        if key not in node:
+            key = next((synonym for synonym in _SYNONYMS.get(part, ()) if synonym in node), part)
+        path += _path_key(key)
+        node = node.get(key)
+    return path
+
+
+def _path_key(key: str) -> str:
+    return f".{key}" if _IDENTIFIER.match(key) else f"[{json.dumps(key)}]"
+
+
+def _merge_discovery(target: Discovery, document: Discovery) -> None:
+    """Merge ``document`` into ``target``: lists are joined, single values are taken where ``target`` has none."""
+    target.format = target.format or document.format
+    for name, value in document.client:
+        if getattr(target.client, name, None) is None and value is not None:
+            setattr(target.client, name, value)
+    if target.tenancy == type(target.tenancy)():
+        target.tenancy = document.tenancy
+    target.entities.extend(document.entities)
+    target.datasets.extend(document.datasets)
+    target.query_patterns.extend(document.query_patterns)
+    target.initiatives.extend(document.initiatives)
+    if isinstance(target.resources, list) and isinstance(document.resources, list):
+        target.resources.extend(document.resources)
+    elif not target.resources:
+        target.resources = document.resources
+    for key, value in (document.model_extra or {}).items():
+        target.model_extra.setdefault(key, value)
+
+
+# --- SQL dumps -------------------------------------------------------------------------------------------
+
+@dataclass
+class _SqlTable:
+    """One table of a SQL dump: declared columns and constraints, and the rows of its INSERT statements."""
+
+    name: str
+    columns: dict[str, DeclaredField] = field(default_factory=dict)
+    declared: bool = False
+    primary_key: list[str] = field(default_factory=list)
+    relationships: list[DeclaredRelationship] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _SqlDump:
+    dialect: str
+    tables: dict[str, _SqlTable] = field(default_factory=dict)
+
+    def table(self, name: str) -> _SqlTable:
+        key = name.lower()
+        if key not in self.tables:
+            self.tables[key] = _SqlTable(name=name)
+        return self.tables[key]
+
+    def entities(self) -> list[DeclaredEntity]:
+        return [
+            DeclaredEntity(name=table.name, fields=list(table.columns.values()),
+                           relationships=table.relationships, key=table.primary_key or None)
+            for table in self.tables.values() if table.declared
+        ]
+
+    def tables_with_rows(self) -> list[_SqlTable]:
+        return [table for table in self.tables.values() if table.rows]
+
+
+@contextlib.contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    """Silence sqlglot's warning that it parsed an unsupported statement as a command: those are skipped anyway."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _parse_sql_dump(path: str, text: str, dialect: str | None) -> _SqlDump:
+    """Parse a SQL dump with ``dialect``, or with the first dialect in SQL_DIALECTS that parses it all."""
+    text, copied = _extract_copy_blocks(path, text)
+    text = _BATCH_SEPARATOR.sub(";", text)
+    candidates = [dialect] if dialect else _dialect_order(text)
+    failures: list[tuple[tuple[int, int], str, str]] = []
+    for name in candidates:
+        try:
+            with _quiet_sqlglot():
+                statements = Dialect.get_or_raise(name).parse(text)
+        except (ParseError, TokenError) as error:
+            failures.append((_error_position(error), name, _first_line(error)))
+            continue
+        dump = _SqlDump(dialect=name)
+        for number, statement in enumerate(statements, start=1):
+            _apply_statement(path, dump, statement, number)
+        for table_name, columns, rows, line in copied:
+            _add_rows(path, dump, table_name, columns, rows, f"COPY block at line {line}")
+        return dump
+
+    # Report the dialect that read furthest: its error is the likeliest real mistake.
+    (line, column), name, message = max(failures, key=lambda failure: failure[0])
+    number = _statement_number(text, name, line, column)
+    tried = name if dialect else f"{name} (the dialect that read furthest of {', '.join(candidates)})"
+    raise InputError(f"SQL could not be parsed as {tried}: {message}", file=path,
+                     place=f"statement {number} (line {line}, column {column})",
+                     fix="correct that statement, or pass --format with the dump's dialect "
+                         "(postgres, mysql, tsql, sqlite...)")
+
+
+# Marks that a dump tool leaves in its output, used to try that tool's dialect first.
+_DIALECT_MARKS = (
+    ("postgres", re.compile(r"PostgreSQL database dump|pg_catalog\.|::regclass|\bFROM stdin\b", re.IGNORECASE)),
+    ("mysql", re.compile(r"MySQL dump|MariaDB dump|\bENGINE\s*=|/\*!\d{5}|\bLOCK TABLES\b", re.IGNORECASE)),
+    ("tsql", re.compile(r"^\s*GO\s*$|\[dbo\]\.|\bIDENTITY\s*\(", re.IGNORECASE | re.MULTILINE)),
+)
+
+
+def _dialect_order(text: str) -> list[str]:
+    """Return SQL_DIALECTS with the dialect whose dump tool left its marks in ``text`` moved to the front."""
+    head = text[:200_000]
+    marked = [name for name, pattern in _DIALECT_MARKS if pattern.search(head)]
+    return marked + [name for name in SQL_DIALECTS if name not in marked]
+
+
+def _error_position(error: ParseError | TokenError) -> tuple[int, int]:
+    details = getattr(error, "errors", None) or [{}]
+    line = details[0].get("line") or 0
+    column = details[0].get("col") or 0
+    if not line:
+        match = re.search(r"[Ll]ine (\d+)(?:, [Cc]ol(?:umn)?:? (\d+))?", str(error))
+        if match:
+            line, column = int(match.group(1)), int(match.group(2) or 0)
+    return line, column
+
+
+def _first_line(error: Exception) -> str:
+    details = getattr(error, "errors", None)
+    if details and details[0].get("description"):
+        return details[0]["description"]
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _statement_number(text: str, dialect: str, line: int, column: int) -> int:
+    """Return the 1-based number of the statement that contains (line, column): semicolons before it, plus one."""
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+    except TokenError:
+        return text[:_offset(text, line, column)].count(";") + 1
+    return 1 + sum(
+        1 for token in tokens
+        if token.token_type == TokenType.SEMICOLON and (token.line, token.col) < (line, column))
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    lines = text.split("\n")
+    return sum(len(item) + 1 for item in lines[:max(line - 1, 0)]) + max(column - 1, 0)
+
+
+# SQL Server's batch separator: a line holding only GO ends the statement before it.
+_BATCH_SEPARATOR = re.compile(r"^[ \t]*GO[ \t]*;?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_COPY_START = re.compile(r"^COPY\s+(?P<table>\S+)\s*\((?P<columns>[^)]*)\)\s+FROM\s+stdin\s*;\s*$", re.IGNORECASE)
+_COPY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "\\": "\\"}
+
+
+def _extract_copy_blocks(path: str, text: str) -> tuple[str, list[tuple[str, list[str], list[list[Any]], int]]]:
+    """Cut pg_dump's ``COPY ... FROM stdin`` blocks out of ``text`` and return their rows.
+
+    Each block's lines are replaced by blank lines and its statement by a
+    lone ``;``, so line and statement numbers in later errors stay right.
+    Values follow PostgreSQL's text format: tab-separated, ``\\N`` for NULL,
+    backslash escapes.
+    """
+    lines = text.split("\n")
+    blocks = []
+    index = 0
+    while index < len(lines):
+        match = _COPY_START.match(lines[index].strip())
+        if not match:
+            index += 1
+            continue
+        start = index
+        columns = [_unquote_identifier(column) for column in match.group("columns").split(",")]
+        rows = []
+        lines[index] = ";"
+        index += 1
+        while index < len(lines) and lines[index].rstrip("\r") != "\\.":
+            cells = lines[index].rstrip("\r").split("\t")
+            if len(cells) != len(columns):
+                raise InputError(f"COPY row has {len(cells)} fields, expected {len(columns)}", file=path,
+                                 place=f"line {index + 1}", fix="separate the values with tabs, one per column")
+            rows.append([None if cell == "\\N" else _unescape_copy(cell) for cell in cells])
+            lines[index] = ""
+            index += 1
+        if index == len(lines):
+            raise InputError("COPY block has no terminating '\\.' line", file=path, place=f"line {start + 1}",
+                             fix="end the COPY data with a line holding only \\.")
+        lines[index] = ""
+        blocks.append((_unquote_identifier(match.group("table")), columns, rows, start + 1))
+    return "\n".join(lines), blocks
+
+
+def _unescape_copy(cell: str) -> str:
+    return re.sub(r"\\(.)", lambda match: _COPY_ESCAPES.get(match.group(1), match.group(1)), cell)
+
+
+def _unquote_identifier(name: str) -> str:
+    name = name.strip().rsplit(".", 1)[-1].strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"`":
+        return name[1:-1]
+    return name
+
+
+def _apply_statement(path: str, dump: _SqlDump, statement: exp.Expression | None, number: int) -> None:
+    """Apply a CREATE TABLE, CREATE UNIQUE INDEX, ALTER TABLE or INSERT statement to ``dump``.
+
+    Other statements (transaction control, PRAGMA, SET, sequences, views) are skipped.
+    """
+    if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema) \
+            and (statement.args.get("kind") or "").upper() == "TABLE":
+        _apply_create_table(dump, statement)
+    elif isinstance(statement, exp.Create) and (statement.args.get("kind") or "").upper() == "INDEX":
+        _apply_create_index(dump, statement)
+    elif isinstance(statement, exp.Alter) and (statement.args.get("kind") or "").upper() == "TABLE":
+        table = dump.table(statement.this.name)
+        for action in statement.args.get("actions") or []:
+            for constraint in action.find_all(exp.PrimaryKey, exp.ForeignKey, exp.UniqueColumnConstraint):
+                _apply_table_constraint(table, constraint)
+    elif isinstance(statement, exp.Insert):
+        _apply_insert(path, dump, statement, number)
+
+
+def _apply_create_table(dump: _SqlDump, statement: exp.Create) -> None:
+    schema = statement.this
+    table = dump.table(schema.this.name)
+    table.declared = True
+    for item in schema.expressions:
+        if isinstance(item, exp.ColumnDef):
+            _apply_column(table, item)
+    for item in schema.expressions:
+        if isinstance(item, exp.ColumnDef):
+            continue
+        for constraint in item.find_all(exp.PrimaryKey, exp.ForeignKey, exp.UniqueColumnConstraint):
+            _apply_table_constraint(table, constraint)
+
+
+def _apply_column(table: _SqlTable, column: exp.ColumnDef) -> None:
+    name = column.name
+    kind = column.args.get("kind")
+    declared = DeclaredField(name=name, type=sql_logical_type(kind) if kind is not None else None)
+    if kind is not None and kind.this == exp.DataType.Type.ENUM:
+        declared.examples = [value.name for value in kind.expressions]
+    table.columns[name] = declared
+    for constraint in column.args.get("constraints") or []:
+        kind_of_constraint = constraint.args.get("kind")
+        if isinstance(kind_of_constraint, exp.NotNullColumnConstraint) and not kind_of_constraint.args.get("allow_null"):
+            declared.required = True
+        elif isinstance(kind_of_constraint, exp.PrimaryKeyColumnConstraint):
+            declared.required = True
+            declared.unique = True
+            table.primary_key = [name]
+        elif isinstance(kind_of_constraint, exp.UniqueColumnConstraint):
+            declared.unique = True
+        elif isinstance(kind_of_constraint, exp.Reference):
+            _add_reference(table, [name], kind_of_constraint)
+
+
+def _apply_table_constraint(table: _SqlTable, constraint: exp.Expression) -> None:
+    columns = _column_names(constraint)
+    if isinstance(constraint, exp.PrimaryKey):
+        table.primary_key = columns
+        for name in columns:
+            if name in table.columns:
+                table.columns[name].required = True
+        if len(columns) == 1 and columns[0] in table.columns:
+            table.columns[columns[0]].unique = True
+    elif isinstance(constraint, exp.UniqueColumnConstraint):
+        if len(columns) == 1 and columns[0] in table.columns:
+            table.columns[columns[0]].unique = True
+    elif isinstance(constraint, exp.ForeignKey):
+        reference = constraint.args.get("reference")
+        if reference is not None:
+            _add_reference(table, columns, reference)
+
+
+def _column_names(constraint: exp.Expression) -> list[str]:
+    if isinstance(constraint, exp.UniqueColumnConstraint):
+        schema = constraint.this
+        items = schema.expressions if isinstance(schema, exp.Schema) else []
+    else:
+        items = constraint.expressions
+    return [item.name for item in items]
+
+
+def _add_reference(table: _SqlTable, columns: list[str], reference: exp.Reference) -> None:
+    target = reference.this
+    target_name = target.this.name if isinstance(target, exp.Schema) else target.name
+    target_columns = [item.name for item in target.expressions] if isinstance(target, exp.Schema) else []
+    on_delete = None
+    for option in reference.args.get("options") or []:
+        text = option if isinstance(option, str) else option.sql()
+        match = re.match(r"ON\s+DELETE\s+(.+)", text.strip(), re.IGNORECASE)
+        if match:
+            on_delete = match.group(1).upper()
+    fields = [table.columns.get(name) for name in columns]
+    required = bool(fields) and all(item is not None and item.required for item in fields)
+    unique = len(columns) == 1 and fields[0] is not None and fields[0].unique
+    label = f"{', '.join(columns)} -> {target_name}({', '.join(target_columns)})" if target_columns else ""
+    table.relationships.append(DeclaredRelationship(
+        target=target_name, cardinality="1:1" if unique else "N:1", optional=not required,
+        field=columns[0] if len(columns) == 1 else None, label=label, on_delete=on_delete))
+
+
+def _apply_create_index(dump: _SqlDump, statement: exp.Create) -> None:
+    index = statement.this
+    if not statement.args.get("unique") or not isinstance(index, exp.Index):
+        return
+    table_expression = index.args.get("table")
+    params = index.args.get("params")
+    columns = [ordered.this for ordered in (params.args.get("columns") or [])] if params else []
+    if table_expression is None or len(columns) != 1 or not isinstance(columns[0], exp.Column):
+        return
+    table = dump.table(table_expression.name)
+    if columns[0].name in table.columns:
+        table.columns[columns[0].name].unique = True
+
+
+def _apply_insert(path: str, dump: _SqlDump, statement: exp.Insert, number: int) -> None:
+    target = statement.this
+    if isinstance(target, exp.Schema):
+        table_name = target.this.name
+        columns = [item.name for item in target.expressions]
+    else:
+        table_name = target.name
+        columns = []
+    values = statement.expression
+    if not isinstance(values, exp.Values):
+        log.info("%s: statement %d inserts from a query; its rows are not read", path, number)
+        return
+    rows = [[_literal_value(item) for item in row.expressions] for row in values.expressions]
+    _add_rows(path, dump, table_name, columns, rows, f"statement {number}")
+
+
+def _add_rows(path: str, dump: _SqlDump, table_name: str, columns: list[str], rows: list[list[Any]],
+              place: str) -> None:
+    table = dump.table(table_name)
+    columns = columns or list(table.columns)
+    if not columns:
+        raise InputError(f"INSERT into {table_name!r} names no columns, and the file does not create that table",
+                         file=path, place=place,
+                         fix=f"add the CREATE TABLE statement for {table_name!r} or list the columns in the INSERT")
+    for row in rows:
+        if len(row) != len(columns):
+            raise InputError(f"row has {len(row)} values for {len(columns)} columns of {table_name!r}",
+                             file=path, place=place, fix="give one value per column")
+        table.rows.append(dict(zip(columns, row)))
+
+
+def _literal_value(node: exp.Expression) -> Any:
+    """Return the Python value of a SQL literal; other expressions come back as their SQL text."""
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.National):
+        return node.this
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return node.this
+        return _number(node.this)
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        return -_number(node.this.this)
+    if isinstance(node, exp.Cast):
+        return _literal_value(node.this)
+    if isinstance(node, exp.Paren):
+        return _literal_value(node.this)
+    return node.sql()
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+_TYPE = exp.DataType.Type
+_LOGICAL_BY_SQL_TYPE: dict[Any, str] = {
+    **{kind: "integer" for kind in exp.DataType.INTEGER_TYPES},
+    **{kind: "real" for kind in exp.DataType.FLOAT_TYPES},
+    **{kind: "decimal" for kind in exp.DataType.REAL_TYPES - exp.DataType.FLOAT_TYPES},
+    **{kind: "text" for kind in exp.DataType.TEXT_TYPES},
+    **{kind: "blob" for kind in exp.DataType.BINARY_TYPES},
+    **{kind: "json" for kind in exp.DataType.NESTED_TYPES},
+    _TYPE.MONEY: "money",
+    _TYPE.SMALLMONEY: "money",
+    _TYPE.UDOUBLE: "real",
+    _TYPE.BOOLEAN: "boolean",
+    _TYPE.BIT: "boolean",
+    _TYPE.DATE: "date",
+    _TYPE.DATE32: "date",
+    _TYPE.UUID: "uuid",
+    _TYPE.JSON: "json",
+    _TYPE.JSONB: "json",
+    _TYPE.ENUM: "enum",
+    _TYPE.SERIAL: "integer",
+    _TYPE.BIGSERIAL: "integer",
+    _TYPE.SMALLSERIAL: "integer",
+}
+
+
+def sql_logical_type(data_type: exp.DataType) -> str:
+    """Map a SQL column type to a logical type name (integer, real, decimal, money, text, date...).
+
+    ``TINYINT(1)`` is MySQL's boolean. Timestamps map to ``datetime``;
+    ``TIME`` and types without a closer match map to ``text``.
+    """
+    kind = data_type.this
+    if kind == _TYPE.TINYINT and [param.name for param in data_type.expressions] == ["1"]:
+        return "boolean"
+    if kind in exp.DataType.TEMPORAL_TYPES and kind not in (_TYPE.DATE, _TYPE.DATE32, _TYPE.TIME, _TYPE.TIMETZ):
+        return "datetime"
+    return _LOGICAL_BY_SQL_TYPE.get(kind, "text")
