@@ -21,12 +21,12 @@ import io
 import json
 import logging
 import pathlib
-import sqlite3
 from typing import Any, Callable
 
 import anthropic
 from pydantic import ValidationError
 
+from dmodel.apply import apply_files
 from dmodel.errors import DmodelError, InputError
 from dmodel.hints import Hints
 
@@ -172,8 +172,8 @@ TOOLS: list[dict[str, Any]] = [
         "name": "verify",
         "description": (
             "Apply every migration in migrations/ (in name order) and seed.sql to a scratch SQLite "
-            "database with foreign keys on, then run PRAGMA foreign_key_check and integrity_check. "
-            "Returns the row count of each table and any violations."),
+            "database with foreign keys on, each file in one transaction as D1 runs it, then run "
+            "PRAGMA foreign_key_check. Returns the row count of each table and any violations."),
         "input_schema": {"type": "object", "properties": {}, "additionalProperties": False},
     },
     {
@@ -333,37 +333,22 @@ class Workspace:
 
 
 def verify_files(files: list[pathlib.Path], base: pathlib.Path) -> dict[str, Any]:
-    """Apply SQL ``files`` in order to an in-memory SQLite with foreign keys on and check the result."""
-    connection = sqlite3.connect(":memory:")
+    """Apply SQL ``files`` in order to an in-memory SQLite database as D1 would, and check the result."""
     try:
-        connection.execute("PRAGMA foreign_keys = ON")
-        applied = []
-        for path in files:
-            name = path.relative_to(base).as_posix()
-            try:
-                connection.executescript(path.read_text(encoding="utf-8"))
-            except sqlite3.Error as error:
-                raise ToolError(f"{name} failed to apply: {error}; fix the model or hints and generate again") from None
-            applied.append(name)
+        outcome = apply_files(":memory:", files)
+    except InputError as error:
+        raise ToolError(f"{error}. Then call generate again") from None
 
-        violations = [
-            {"table": table, "rowid": rowid, "parent": parent, "foreign_key": index}
-            for table, rowid, parent, index in connection.execute("PRAGMA foreign_key_check")
-        ]
-        integrity = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-        tables = [row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        counts = {table: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
-    finally:
-        connection.close()
-
+    violations = [
+        {"table": table, "rowid": rowid, "parent": parent, "foreign_key": index}
+        for table, rowid, parent, index in outcome.foreign_key_violations
+    ]
     return {
-        "ok": not violations and integrity == ["ok"],
-        "applied": applied,
-        "tables": counts,
+        "ok": not violations,
+        "applied": [pathlib.Path(name).relative_to(base).as_posix() for name in outcome.applied],
+        "tables": outcome.row_counts,
         "foreign_key_violations": violations[:50],
         "foreign_key_violation_count": len(violations),
-        "integrity_check": integrity[:20],
     }
 
 

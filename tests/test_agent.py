@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from dmodel import agent, cli
+from dmodel.apply import ApplyResult
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fixtures" / "example" / "discovery.json"
@@ -274,16 +275,28 @@ def test_verify_applies_migration_and_seed(tmp_path):
     assert report["tables"] == {"customers": 1, "orders": 1}
 
 
-def test_verify_reports_dangling_reference(tmp_path):
-    # The seed turns foreign keys off, so the dangling row gets in and only foreign_key_check finds it.
-    report = verify(tmp_path, seed="PRAGMA foreign_keys = OFF;\nINSERT INTO orders VALUES (1, 42);\n")
+def test_verify_reports_violations(tmp_path, monkeypatch):
+    # D1 runs each file in a transaction where foreign keys cannot be turned off, so no SQL file
+    # can leave a dangling reference behind; the check's result is stubbed to test the report.
+    def apply_with_violation(database, files):
+        return ApplyResult(applied=[str(path) for path in files], row_counts={"orders": 1},
+                                       foreign_key_violations=[("orders", 1, "customers", 0)])
+
+    monkeypatch.setattr(agent, "apply_files", apply_with_violation)
+    report = verify(tmp_path)
     assert report["ok"] is False
     assert report["foreign_key_violation_count"] == 1
-    assert report["foreign_key_violations"][0]["table"] == "orders"
+    assert report["foreign_key_violations"][0] == {"table": "orders", "rowid": 1, "parent": "customers",
+                                                   "foreign_key": 0}
+
+
+def test_verify_ignores_foreign_keys_off(tmp_path):
+    with pytest.raises(agent.ToolError, match="FOREIGN KEY constraint failed"):
+        verify(tmp_path, seed="PRAGMA foreign_keys = OFF;\nINSERT INTO orders VALUES (1, 42);\n")
 
 
 def test_verify_names_failing_file(tmp_path):
-    with pytest.raises(agent.ToolError, match="seed.sql failed to apply: FOREIGN KEY constraint failed"):
+    with pytest.raises(agent.ToolError, match="seed.sql: SQLite rejected the file: FOREIGN KEY constraint failed"):
         verify(tmp_path, seed="INSERT INTO orders VALUES (1, 42);\n")
 
 
