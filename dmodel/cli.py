@@ -23,7 +23,9 @@ COMMAND_MODULES = [
     "generate",
     "apply",
     "lint",
+    "d1",
     "agent",
+    "standard",
 ]
 
 
