@@ -23,7 +23,6 @@ COMMAND_MODULES = [
     "generate",
     "apply",
     "lint",
-    "d1",
     "agent",
     "standard",
 ]
