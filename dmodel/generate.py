@@ -16,6 +16,7 @@ from dmodel.emit.seed import render_seed
 from dmodel.emit.sql import render_schema, schema_statements
 from dmodel.errors import InputError
 from dmodel.model import Model
+from dmodel.tenancy import apply_row_level
 
 INITIAL_SLUG = "initial_schema"
 
@@ -32,6 +33,8 @@ class Output:
 
 def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *, mask: bool = True) -> Output:
     """Render every output file of ``model`` into memory and check every SQL file against D1's rules."""
+    if model.tenancy.mode == "row-level":
+        model = apply_row_level(model)
     migrations_dir = migrations_dir or out_dir / "migrations"
     output = Output()
     output.files[out_dir / "schema.sql"] = render_schema(model)
