@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "lint",
     "agent",
     "standard",
+    "tenancy",
     "audit",
 ]
 
