@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "generate",
     "apply",
     "lint",
+    "d1",
     "agent",
     "standard",
     "tenancy",

@@ -70,6 +70,8 @@ class D1ApiError(DmodelError):
         self.code = code
         self.status = status
         self.database_id = database_id
+        # Set by apply_migrations: what was applied before the failure.
+        self.outcome: ApplyOutcome | None = None
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -272,17 +274,26 @@ class D1Client:
             record = f"\nINSERT INTO {LEDGER_TABLE} (name) VALUES ({quote_string(migration.name)});\n"
             try:
                 self.query(database_id, sql.rstrip() + record)
-            except D1ApiError:
+            except D1ApiError as error:
                 # A retried request fails when its first attempt was applied but
                 # the response was lost, so the ledger decides whether it counts.
-                if migration.name not in self.applied_migrations(database_id):
-                    raise
+                if not self._ledger_contains(database_id, migration.name):
+                    failure = D1ApiError(f"{migration.name}: {error.message}", code=error.code,
+                                         status=error.status, database_id=database_id)
+                    failure.outcome = outcome
+                    raise failure from None
                 logger.warning("D1 database %s: %s was applied by an earlier attempt whose response was lost",
                                database_id, migration.name)
             outcome.applied_now.append(migration.name)
             outcome.pending.remove(migration.name)
             logger.info("D1 database %s: applied %s", database_id, migration.name)
         return outcome
+
+    def _ledger_contains(self, database_id: str, name: str) -> bool:
+        try:
+            return name in self.applied_migrations(database_id)
+        except D1ApiError:
+            return False
 
     # HTTP
 

@@ -5,9 +5,9 @@ It serves the endpoints ``dmodel.d1client`` uses, with the real envelope:
 - ``GET  /client/v4/accounts/{account}/d1/database`` (``page``, ``per_page``, ``name``)
 - ``POST /client/v4/accounts/{account}/d1/database/{id}/query`` and ``/raw``
 
-Like D1, it splits a request into statements, runs them in one transaction
-with foreign keys on, rolls back on the first error and responds with HTTP 400
-with error code 7500; it rejects transaction control and table-valued
+Like D1, it splits a request into statements and runs them in one transaction
+with foreign keys on. On the first error it rolls back and responds with HTTP
+400 and error code 7500. It rejects transaction control and table-valued
 pragma functions. Tests plan faults (429 with ``Retry-After``, 500, a slow
 response, a connection dropped before or after the work) with ``fail``.
 
@@ -16,11 +16,15 @@ Usage::
     with FakeD1Api(tmp_path, token="t0ken") as api:
         database_id = api.add_database("tenant-a")
         client = D1Client(Credentials(api.account_id, "t0ken"), base_url=api.base_url)
+
+Test modules can instead import the fixtures below (``api``, ``client``,
+``sleeps`` and the autouse ``token_never_shown``), which use ``TOKEN``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -32,9 +36,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
+from dmodel.d1client import Credentials, D1Client
 from dmodel.d1rules import ALLOWED_PRAGMAS, TRANSACTION_KEYWORDS, split_statements
 
 ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
+TOKEN = "d1-test-token-5f3c9a7e"
 _ROUTE = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/d1/database(?:/(?P<database>[^/]+)/(?P<action>query|raw))?/?$")
 _PRAGMA_FUNCTION = re.compile(r"\bpragma_\w+\s*\(", re.IGNORECASE)
 
@@ -49,9 +57,12 @@ class Fault:
     sql_contains: str | None = None
     retry_after: str | None = None
     delay_seconds: float = 0.0
+    after: "Fault | None" = None  # armed only once this other fault is used up
 
     def matches(self, database_id: str | None, sql: str) -> bool:
         if self.times <= 0:
+            return False
+        if self.after is not None and self.after.times > 0:
             return False
         if self.database_id is not None and self.database_id != database_id:
             return False
@@ -82,6 +93,8 @@ class FakeD1Api:
         self.faults: list[Fault] = []
         self.requests: list[dict[str, Any]] = []  # method, path, query, sql, status
         self.log_lines: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the maximum number of requests handled at the same time
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -249,6 +262,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("POST")
 
     def _handle(self, method: str) -> None:
+        with self.api._lock:
+            self.api.in_flight += 1
+            self.api.max_in_flight = max(self.api.max_in_flight, self.api.in_flight)
+        try:
+            self._respond(method)
+        finally:
+            with self.api._lock:
+                self.api.in_flight -= 1
+
+    def _respond(self, method: str) -> None:
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -294,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         except SqlError as error:
             return self._send(record, 400, _error_envelope(7500, str(error)))
         if fault is not None and fault.kind == "drop_after":
-            return self._drop(record)
+            return self._drop(record, "committed, dropped")
         return self._send(record, 200, _envelope(results))
 
     def _send(self, record: dict[str, Any], status: int, payload: dict[str, Any],
@@ -309,8 +332,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _drop(self, record: dict[str, Any]) -> None:
+    def _drop(self, record: dict[str, Any], status: str = "dropped") -> None:
         """Close the connection without a response, as a network failure would."""
-        record["status"] = "dropped"
+        record["status"] = status
         self.close_connection = True
         self.connection.shutdown(2)
+
+
+@pytest.fixture
+def api(tmp_path):
+    with FakeD1Api(tmp_path / "api", token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """The delays the client asked to sleep, recorded instead of slept."""
+    return []
+
+
+@pytest.fixture
+def client(api, sleeps):
+    with D1Client(Credentials(api.account_id, TOKEN), base_url=api.base_url, sleep=sleeps.append,
+                  timeout=5.0, max_retries=2) as d1:
+        yield d1
+
+
+@pytest.fixture(autouse=True)
+def token_never_shown(caplog, capsys, request):
+    """Fail any test whose logs, stdout, stderr or fake-server log lines contain the token."""
+    caplog.set_level(logging.DEBUG)
+    server = request.getfixturevalue("api") if "api" in request.fixturenames else None
+    yield
+    captured = capsys.readouterr()
+    assert TOKEN not in caplog.text
+    assert TOKEN not in captured.out
+    assert TOKEN not in captured.err
+    if server is not None:
+        assert not any(TOKEN in line for line in server.log_lines)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import httpx
 import pytest
-from fake_d1_api import FakeD1Api
+from fake_d1_api import TOKEN, api, client, sleeps, token_never_shown  # noqa: F401 - fixtures
 
 from dmodel.d1client import (
     ACCOUNT_VARIABLE,
@@ -18,41 +17,6 @@ from dmodel.d1client import (
     list_migrations,
 )
 from dmodel.errors import InputError
-
-TOKEN = "d1-test-token-5f3c9a7e"
-
-
-@pytest.fixture
-def api(tmp_path):
-    with FakeD1Api(tmp_path / "api", token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def client(api, sleeps):
-    with D1Client(Credentials(api.account_id, TOKEN), base_url=api.base_url, sleep=sleeps.append,
-                  timeout=5.0) as d1:
-        yield d1
-
-
-@pytest.fixture(autouse=True)
-def token_never_shown(caplog, capsys, request):
-    """Fail any test whose logs, stdout, stderr or fake-server log lines contain the token."""
-    caplog.set_level(logging.DEBUG)
-    server = request.getfixturevalue("api") if "api" in request.fixturenames else None
-    yield
-    captured = capsys.readouterr()
-    assert TOKEN not in caplog.text
-    assert TOKEN not in captured.out
-    assert TOKEN not in captured.err
-    if server is not None:
-        assert server.log_lines
-        assert not any(TOKEN in line for line in server.log_lines)
 
 
 def write_migrations(folder: Path, files: dict[str, str]) -> Path:
@@ -358,4 +322,4 @@ def test_lost_response_applies_once(api, client, sleeps):
     connection = api.connect(database_id)
     assert connection.execute("SELECT count(*) FROM d1_migrations WHERE name = '0002_orders.sql'").fetchone() == (1,)
     assert [request["status"] for request in api.sql_requests(database_id, "CREATE TABLE orders")] == [
-        "dropped", 400]
+        "committed, dropped", 400]
