@@ -363,14 +363,46 @@ _SNIFF_SAMPLE = 64 * 1024
 
 
 def _sniff_delimiter(text: str) -> str:
-    """Guess the delimiter from the start of the file with ``csv.Sniffer``; a comma when it cannot tell."""
+    """Choose the delimiter that splits every row of the sample into the same number of fields.
+
+    Among comma, semicolon, tab and bar, the one giving the most fields (at
+    least two) wins, and ``csv.Sniffer``'s guess wins ties. A header line
+    without any of them means a one-column file. Otherwise the guess (or a
+    comma) is used, so that a ragged row is reported.
+    """
     sample = text[:_SNIFF_SAMPLE]
-    if len(text) > _SNIFF_SAMPLE and "\n" in sample:
+    truncated = len(text) > _SNIFF_SAMPLE
+    if truncated and "\n" in sample:
         sample = sample[:sample.rindex("\n")]
     try:
-        return csv.Sniffer().sniff(sample, delimiters=_SNIFF_DELIMITERS).delimiter
+        guess = csv.Sniffer().sniff(sample, delimiters=_SNIFF_DELIMITERS).delimiter
     except csv.Error:
+        guess = ","
+
+    best, best_count = guess, 1
+    for delimiter in [guess, *(item for item in _SNIFF_DELIMITERS if item != guess)]:
+        count = _field_count(sample, delimiter, truncated)
+        if count > best_count:
+            best, best_count = delimiter, count
+    if best_count >= 2:
+        return best
+    header_line = sample.split("\n", 1)[0]
+    if not any(delimiter in header_line for delimiter in _SNIFF_DELIMITERS):
         return ","
+    return guess
+
+
+def _field_count(sample: str, delimiter: str, truncated: bool) -> int:
+    """Return the field count every row of ``sample`` has with ``delimiter``, or 0 when rows differ or quoting breaks."""
+    try:
+        rows = [row for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=True) if row]
+    except csv.Error:
+        return 0
+    if truncated:
+        rows = rows[:-1]
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        return 0
+    return len(rows[0])
 
 
 def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, Any]]:
@@ -387,7 +419,8 @@ def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, An
     records: list[dict[str, Any]] = []
     try:
         for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip() and header is not None):
+            # A blank line is no record, but in a one-column file a lone empty field is an empty value.
+            if not row or (len(row) == 1 and not row[0].strip() and header is not None and len(header) > 1):
                 continue
             if header is None:
                 header = _csv_header(path, row)

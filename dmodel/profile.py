@@ -11,12 +11,12 @@ Missing values follow one rule:
 
 1. ``None`` (JSON null, SQL NULL), a float NaN and a string that is empty
    after stripping whitespace are always missing, stored as NULL.
-2. NaN-like strings (``N/A``, ``n/a``, ``NA``, ``NaN``, ``null``, ``NULL``,
-   ``None``, ``nil``, ``-``, ``--``, ``#N/A``) are missing only in a column
-   whose other values all have a type with a fixed shape: numbers, money,
-   booleans, dates, timestamps, UUIDs, emails, URLs, phone numbers, JSON.
-   Such a column cannot hold those words as real values. They are counted
-   in ``missing_tokens``.
+2. NaN-like strings are ``N/A``, ``n/a``, ``NA``, ``NaN``, ``null``,
+   ``NULL``, ``None``, ``nil``, ``-``, ``--`` and ``#N/A``. They are missing
+   only in a column whose other values all have a type with a fixed shape:
+   numbers, money, booleans, dates, timestamps, UUIDs, emails, URLs, phone
+   numbers, JSON. Such a column cannot contain those words as real values.
+   They are counted in ``missing_tokens``.
 3. In a text or enum column those strings are kept as text, because a
    person can be called Null.
 """
@@ -51,7 +51,6 @@ CURRENCY_CODES = frozenset({"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "JP
 # Logical types whose values have a fixed shape; NaN-like strings in them are missing values.
 SHAPED_TYPES = frozenset({"integer", "decimal", "money", "real", "boolean", "date", "datetime", "uuid", "email",
                           "url", "phone", "json"})
-_TEXT_TYPES = frozenset({"text", "enum", "email", "url", "phone", "uuid", "json"})
 _SQLITE_TYPES: dict[str, SqliteType] = {
     "integer": "INTEGER", "money": "INTEGER", "boolean": "INTEGER", "real": "REAL", "decimal": "REAL",
     "blob": "BLOB",
@@ -373,8 +372,13 @@ class _Decision:
     notes: list[str] = field(default_factory=list)
 
 
-def profile_values(name: str, values: Sequence[Any]) -> ColumnProfile:
-    """Profile every value of the column ``name`` and infer its type (see the module docstring for missing values)."""
+def profile_values(name: str, values: Sequence[Any], logical_type: LogicalType | None = None) -> ColumnProfile:
+    """Profile every value of the column ``name`` and infer its type (see the module docstring for missing values).
+
+    ``logical_type`` forces the type instead of inferring it, as a hint
+    does. Raises ValueError, naming the first value, when a value does not
+    fit the forced type.
+    """
     column = _Name(name)
     classified: list[tuple[Any, _Value]] = []
     missing = 0
@@ -385,7 +389,10 @@ def profile_values(name: str, values: Sequence[Any]) -> ColumnProfile:
             classified.append((value, _classify(value)))
 
     typed = [item for item in classified if item[1].kind != "nan_token"]
-    decision = _decide(column, typed, len(classified) - len(typed))
+    if logical_type is None:
+        decision = _decide(column, typed, len(classified) - len(typed))
+    else:
+        decision = _forced_decision(column, typed, logical_type)
     shaped = decision.logical_type in SHAPED_TYPES
     tokens = len(classified) - len(typed) if shaped else 0
     present_values = typed if shaped else classified
@@ -405,8 +412,10 @@ def profile_values(name: str, values: Sequence[Any]) -> ColumnProfile:
     profile.examples = _examples(value for value, _ in present_values)
     if profile.sqlite_type == "TEXT" and stored:
         profile.max_length = max(len(text) for text in stored)
-    if profile.logical_type == "text":
+    if profile.logical_type == "text" and logical_type is None:
         _apply_enum(profile, [item[1] for item in present_values], stored)
+    elif profile.logical_type == "enum":
+        profile.enum_values = sorted(distinct)
     profile.pii = suspect_pii(name, profile.logical_type)
     return profile
 
@@ -480,19 +489,28 @@ def _decide_money(column: _Name, typed: list[tuple[Any, _Value]], present: set[s
     if not present <= {"integer", "number", "money"}:
         return None
     scale = max(item.decimals for _, item in typed)
-    if "money" in present:
-        if scale > MONEY_MAX_SCALE:
-            return None
-        currencies = sorted({item.currency for _, item in typed if item.currency})
-        notes = []
-        currency = currencies[0] if len(currencies) == 1 else None
-        if len(currencies) > 1:
-            notes.append(f"mixed currencies ({', '.join(currencies)}): amounts are not comparable without a "
-                         "currency column")
-        return _Decision("money", currency=currency or column.currency, scale=max(2, scale), notes=notes)
+    largest = max(abs(item.number) for _, item in typed)
+    if largest.scaleb(max(2, scale)) > MAX_SAFE_INTEGER:
+        return None
+    if "money" in present and scale <= MONEY_MAX_SCALE:
+        return _money_decision(column, typed)
     if column.money_like and "number" in present and scale <= 2:
-        return _Decision("money", currency=column.currency, scale=2)
+        return _money_decision(column, typed)
     return None
+
+
+def _money_decision(column: _Name, typed: list[tuple[Any, _Value]]) -> _Decision:
+    """Return a money decision: scale 2, or more when values have more decimals, and the one currency seen."""
+    scale = max((item.decimals for _, item in typed if item.kind in ("integer", "number", "money")), default=0)
+    currencies = sorted({item.currency for _, item in typed if item.currency})
+    notes = []
+    if len(currencies) > 1:
+        notes.append(f"mixed currencies ({', '.join(currencies)}): amounts are not comparable without a "
+                     "currency column")
+    currency = currencies[0] if len(currencies) == 1 else None
+    if not currencies:
+        currency = column.currency
+    return _Decision("money", currency=currency, scale=max(2, scale), notes=notes)
 
 
 def _decide_real(present: set[str]) -> _Decision | None:
@@ -504,18 +522,25 @@ def _decide_real(present: set[str]) -> _Decision | None:
 def _decide_moment(typed: list[tuple[Any, _Value]], present: set[str]) -> _Decision | None:
     if not present <= {"date", "datetime", "dmy"}:
         return None
-    decision = _Decision("datetime" if "datetime" in present or any(
-        item.has_time for _, item in typed) else "date")
-    if "dmy" in present and not _resolve_date_order(decision, [item for _, item in typed if item.kind == "dmy"]):
+    has_time = "datetime" in present or any(item.has_time for _, item in typed)
+    return _moment_decision(typed, "datetime" if has_time else "date")
+
+
+def _moment_decision(typed: list[tuple[Any, _Value]], logical_type: str) -> _Decision | None:
+    """Return a date or datetime decision with the day/month order and the fraction digits; None when no order fits."""
+    decision = _Decision(logical_type)
+    day_month = [item for _, item in typed if item.kind == "dmy"]
+    if day_month and not _resolve_date_order(decision, day_month):
         return None
     if decision.logical_type == "datetime":
         moments = [item.moment for _, item in typed if isinstance(item.moment, datetime)]
         decision.fraction_digits = _fraction_digits(moments)
         naive = sum(1 for moment in moments if moment.tzinfo is None) + sum(
             1 for _, item in typed if item.kind == "dmy" and item.has_time)
-        if naive:
-            decision.notes.append(f"{naive} {'timestamp has' if naive == 1 else 'timestamps have'} no UTC offset "
-                                  "and are stored as written, without Z")
+        if naive == 1:
+            decision.notes.append("1 timestamp has no UTC offset and is stored as written, without Z")
+        elif naive:
+            decision.notes.append(f"{naive} timestamps have no UTC offset and are stored as written, without Z")
     return decision
 
 
@@ -571,13 +596,29 @@ def _decide_shaped(column: _Name, typed: list[tuple[Any, _Value]], present: set[
     return None
 
 
+def _forced_decision(column: _Name, typed: list[tuple[Any, _Value]], logical_type: str) -> _Decision:
+    """Return the decision for a type forced by a hint, with the attributes its conversion needs."""
+    note = f"type {logical_type} forced by a hint"
+    if logical_type == "money":
+        decision = _money_decision(column, typed)
+    elif logical_type in ("date", "datetime"):
+        decision = _moment_decision(typed, logical_type)
+        if decision is None:
+            raise ValueError(f"column {column.snake!r}: no day/month order fits every date, so the forced type "
+                             f"{logical_type} cannot be applied")
+    else:
+        decision = _Decision(logical_type)
+    decision.notes.append(note)
+    return decision
+
+
 # --- conversion ------------------------------------------------------------------------------------------
 
 def convert_value(value: Any, profile: ColumnProfile) -> Any:
     """Return ``value`` as stored in the profiled column: int, float, str or None.
 
-    Raises ValueError when the value does not fit the column's type, which
-    happens only for values that were not part of the profiled sample.
+    Raises ValueError when the value does not fit the column's type. Every
+    value that ``profile_values`` saw fits the profile it returned.
     """
     if _is_missing(value):
         return None
@@ -624,8 +665,7 @@ def _to_money(value: Any, item: _Value, profile: ColumnProfile) -> int | None:
     if item.kind not in ("integer", "number", "money"):
         return None
     scale = profile.scale or 0
-    minor = (item.number * (Decimal(10) ** scale)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-    return int(minor)
+    return int(item.number.scaleb(scale).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _to_boolean(value: Any, item: _Value, profile: ColumnProfile) -> int | None:
@@ -688,6 +728,7 @@ _CONVERTERS = {
     "date": _to_date,
     "datetime": _to_datetime,
     "json": _to_json,
+    "blob": lambda value, item, profile: bytes(value) if isinstance(value, (bytes, bytearray)) else None,
 }
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies
+from hypothesis import settings as hypothesis_settings
 
 from dmodel.errors import InputError
 from dmodel.loaders import LoadedInput, load_inputs
@@ -108,6 +113,11 @@ def test_csv_dialects_and_bom(tmp_path, content):
 def test_csv_single_column(tmp_path):
     dataset = load_one(write(tmp_path, "names.csv", "name\nAda\nGrace\n")).datasets[0]
     assert dataset.records == [{"name": "Ada"}, {"name": "Grace"}]
+
+
+def test_csv_one_column_with_delimiter_characters(tmp_path):
+    dataset = load_one(write(tmp_path, "notes.csv", 'note\n";"\n",;"\n""\n')).datasets[0]
+    assert dataset.records == [{"note": ";"}, {"note": ",;"}, {"note": ""}]
 
 
 def test_csv_header_repeats_and_blanks(tmp_path):
@@ -459,3 +469,28 @@ def test_unterminated_copy_block(tmp_path):
     error = input_error([str(path)], format="postgres")
     assert error.place == "line 2"
     assert "\\." in error.message
+
+
+# --- CSV written by the csv module reads back ------------------------------------------------------------
+
+_CELL_CHARACTERS = list("ab ,;\t|\"'\n12.")
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(strategies.lists(strategies.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1, max_size=5,
+                        unique=True).flatmap(
+    lambda header: strategies.tuples(strategies.just(header), strategies.lists(
+        strategies.lists(strategies.text(alphabet=strategies.sampled_from(_CELL_CHARACTERS), max_size=6),
+                         min_size=len(header), max_size=len(header)),
+        min_size=1, max_size=6))))
+def test_csv_round_trip(table):
+    header, rows = table
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.csv"
+        path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+        records = load_one(path).datasets[0].records
+    assert records == [dict(zip(header, row)) for row in rows]

@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies
+from hypothesis import settings as hypothesis_settings
 
 from dmodel.loaders import load_inputs
 from dmodel.profile import ColumnProfile, convert_value, profile_values, suspect_pii
@@ -351,6 +353,38 @@ def test_to_dict_redacts_secret_examples():
     assert profile.to_dict()["examples"] == ["<redacted>", "<redacted>"]
 
 
+# --- forced types ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("forced, values, sqlite_type, expected", [
+    ("text", ["1", "2", None], "TEXT", ["1", "2", None]),
+    ("money", ["3", "4.5"], "INTEGER", [300, 450]),
+    ("date", ["01/02/2026", "2026-03-04"], "TEXT", ["2026-01-02", "2026-03-04"]),
+    ("real", ["1", "2"], "REAL", [1.0, 2.0]),
+    ("enum", ["b", "a", "b"], "TEXT", ["b", "a", "b"]),
+])
+def test_forced_type(forced, values, sqlite_type, expected):
+    profile = profile_values("column", values, logical_type=forced)
+    assert profile.logical_type == forced
+    assert profile.sqlite_type == sqlite_type
+    assert [convert_value(value, profile) for value in values] == expected
+    assert "type " + forced + " forced by a hint" in profile.notes
+
+
+def test_forced_enum_lists_values():
+    profile = profile_values("stage", ["b", "a", "b"], logical_type="enum")
+    assert profile.enum_values == ["a", "b"]
+
+
+def test_forced_type_rejects_unfit_value():
+    with pytest.raises(ValueError, match="'many'"):
+        profile_values("quantity", ["1", "many"], logical_type="integer")
+
+
+def test_forced_date_without_day_month_order():
+    with pytest.raises(ValueError, match="day/month order"):
+        profile_values("signed_on", ["14/03/2026", "03/14/2026"], logical_type="date")
+
+
 # --- personal data ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, values, pii", [
@@ -464,3 +498,34 @@ def test_real_cumulusci_varchar_columns_typed():
     assert opportunity["Amount"].logical_type == "money"
     assert convert_value("69.0", opportunity["Amount"]) == 6900
     assert account["Description"].null_count == 1
+
+
+# --- every value converts ---------------------------------------------------------------------------------
+
+_SAMPLE_STRINGS = ["", " ", "0", "1", "02134", "12.50", "$3.00", "€1.234,56", "1,250", "N/A", "null", "Null",
+                   "yes", "N", "2026-03-14", "14/03/2026", "03/14/2026", "2026-02-03T10:15:00+01:00",
+                   "ada@example.com", "https://example.com", "+1 555 010 9999", '{"a": 1}', "[1",
+                   "0b6d8f3e-9a4c-4c8e-b2a7-3f1e2d4c5b6a", "1e5", "-", "(5.00)", "9007199254740993", "text"]
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    name=strategies.sampled_from(["amount", "is_active", "phone", "zip", "created_at", "notes", "total_weight"]),
+    values=strategies.lists(strategies.one_of(
+        strategies.sampled_from(_SAMPLE_STRINGS),
+        strategies.none(),
+        strategies.booleans(),
+        strategies.integers(min_value=-(2 ** 64), max_value=2 ** 64),
+        strategies.floats(allow_infinity=False),
+        strategies.text(max_size=8),
+        strategies.dictionaries(strategies.text(max_size=3), strategies.integers(), max_size=2),
+    ), max_size=30),
+)
+def test_every_profiled_value_converts(name, values):
+    profile = profile_values(name, values)
+    python_types = {"INTEGER": int, "REAL": float, "TEXT": str}[profile.sqlite_type]
+    for value in values:
+        converted = convert_value(value, profile)
+        assert converted is None or type(converted) is python_types
+    assert profile.null_count <= profile.count
+    assert profile.distinct_count <= profile.count - profile.null_count
