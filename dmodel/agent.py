@@ -21,14 +21,19 @@ import io
 import json
 import logging
 import pathlib
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import anthropic
 from pydantic import ValidationError
 
 from dmodel.apply import apply_files
 from dmodel.errors import DmodelError, InputError
 from dmodel.hints import Hints
+
+if TYPE_CHECKING:
+    import anthropic
+
+# The SDK is imported inside the functions that use it: importing it takes
+# seconds, and every dmodel command imports this module to build its --help.
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +102,16 @@ class AgentResult:
 
 def sdk_http_module() -> Any:
     """Return the HTTP package the installed SDK is built on (httpx2 for anthropic 2.x, httpx before)."""
+    import anthropic
+
     base_client = anthropic.DefaultHttpxClient.__mro__[1]
     return importlib.import_module(base_client.__module__.split(".")[0])
 
 
 def build_client(api_key: str, transport: Any = None) -> anthropic.Anthropic:
     """Create the SDK client; tests pass a mock ``transport`` so nothing reaches the network."""
+    import anthropic
+
     if transport is None:
         return anthropic.Anthropic(api_key=api_key)
     return anthropic.Anthropic(api_key=api_key, http_client=anthropic.DefaultHttpxClient(transport=transport))
@@ -388,6 +397,8 @@ def _block_to_param(block: Any) -> dict[str, Any]:
 
 
 def _api_failure(error: anthropic.APIError, model: str) -> DmodelError:
+    import anthropic
+
     status = getattr(error, "status_code", None)
     if isinstance(error, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
         return InputError(f"the Anthropic API rejected the key in ANTHROPIC_API_KEY (HTTP {status})",
@@ -405,6 +416,8 @@ def run_agent(discovery: pathlib.Path, directory: pathlib.Path, *, api_key: str,
               max_turns: int = DEFAULT_MAX_TURNS, max_tokens_total: int = DEFAULT_MAX_TOKENS_TOTAL,
               transport: Any = None, client: anthropic.Anthropic | None = None) -> AgentResult:
     """Run the tool loop until the model ends its turn, the turn limit or the token budget."""
+    import anthropic
+
     workspace = Workspace(discovery, directory)
     transcript = Transcript(workspace.directory / TRANSCRIPT_NAME, api_key)
     client = client or build_client(api_key, transport)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import pathlib
-import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -376,3 +377,10 @@ def test_command_rejects_zero_turns(tmp_path, empty_discovery, scripted_command,
     status = cli.main(["agent", str(empty_discovery), "-o", str(tmp_path / "out"), "--max-turns", "0"])
     assert status == 2
     assert "--max-turns must be at least 1" in capsys.readouterr().err
+
+
+def test_cli_help_does_not_import_sdk():
+    # Importing the SDK takes seconds; only `dmodel agent` itself should pay for it.
+    probe = "import sys, dmodel.cli; dmodel.cli.build_parser(); print('anthropic' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
