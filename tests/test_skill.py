@@ -67,10 +67,22 @@ def skill():
     return parse_frontmatter(SKILL.read_text(encoding="utf-8"))
 
 
+def subparsers_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    return dict(actions[0].choices) if actions else {}
+
+
 def command_parsers() -> dict[str, argparse.ArgumentParser]:
-    parser = cli.build_parser()
-    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    return dict(subparsers.choices)
+    return subparsers_of(cli.build_parser())
+
+
+def options_of(parser: argparse.ArgumentParser, arguments: str) -> set[str]:
+    """Return the options a command accepts, descending into a nested action named first in ``arguments``."""
+    words = arguments.split()
+    nested = subparsers_of(parser)
+    if nested and words and words[0] in nested:
+        parser = nested[words[0]]
+    return {option for action in parser._actions for option in action.option_strings}
 
 
 # Frontmatter
@@ -191,7 +203,7 @@ def test_command_options_exist(skill):
     for invocation, arguments in invocations:
         name = SCRIPT_COMMANDS.get(invocation) or invocation.rsplit(" ", 1)[1]
         assert name in parsers, f"SKILL.md runs {invocation}, which is not a dmodel command"
-        known = {option for action in parsers[name]._actions for option in action.option_strings}
+        known = options_of(parsers[name], arguments)
         for option in re.findall(r"(?<![\w-])--?[a-z][\w-]*", arguments):
             assert option in known, f"SKILL.md gives {invocation} the option {option}, which it does not have"
 
