@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -323,3 +324,34 @@ def test_lost_response_applies_once(api, client, sleeps):
     assert connection.execute("SELECT count(*) FROM d1_migrations WHERE name = '0002_orders.sql'").fetchone() == (1,)
     assert [request["status"] for request in api.sql_requests(database_id, "CREATE TABLE orders")] == [
         "committed, dropped", 400]
+
+
+@pytest.fixture
+def run_drift(monkeypatch, api):
+    """Run the real ``dmodel drift --d1`` against the fake API, credentials in the environment."""
+    from dmodel import cli
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ["drift"])
+    monkeypatch.setenv(ACCOUNT_VARIABLE, api.account_id)
+    monkeypatch.setenv(TOKEN_VARIABLE, TOKEN)
+    return lambda *arguments: cli.main(["drift", *arguments, "--base-url", api.base_url])
+
+
+def test_drift_d1_clean(api, client, run_drift, capsys):
+    database_id = api.add_database("alpha")
+    folder = write_migrations(api.root.parent / "migrations", MIGRATIONS)
+    client.apply_migrations(database_id, list_migrations(folder))
+    assert run_drift("--migrations", str(folder), "--d1", database_id, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["database"] == f"D1 database {database_id}"
+    assert all("pragma_" not in request["sql"] for request in api.sql_requests())
+
+
+def test_drift_d1_finds_changes(api, client, run_drift, capsys):
+    database_id = api.add_database("alpha")
+    folder = write_migrations(api.root.parent / "migrations", MIGRATIONS)
+    client.apply_migrations(database_id, list_migrations(folder)[:2])
+    client.query(database_id, "ALTER TABLE customers ADD COLUMN nickname TEXT")
+    assert run_drift("--migrations", str(folder), "--d1", database_id) == 1
+    report = capsys.readouterr().err
+    assert "nickname" in report
+    assert "0010_audit.sql" in report

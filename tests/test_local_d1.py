@@ -7,13 +7,18 @@ few calls and reads results from the state file where it can.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import pytest
-from wrangler_d1 import LocalD1, WranglerError, requires_wrangler
+from wrangler_d1 import REPOSITORY, LocalD1, WranglerError, requires_wrangler
 
+from dmodel.d1client import CREATE_LEDGER
 from dmodel.d1rules import lint_sql, split_statements
 
 pytestmark = requires_wrangler
+
+EXAMPLE = REPOSITORY / "fixtures" / "example"
 
 # A parent with an owned child (CASCADE) and an optional reference (SET NULL), holding rows.
 PARENT_WITH_CHILDREN = """\
@@ -197,6 +202,11 @@ def test_trigger_file_with_semicolon_literal_applies(audit_d1):
     assert lint_sql(AUDIT_LOG) == []
 
 
+def test_ledger_definition_matches_wrangler(audit_d1):
+    [(sql,)] = audit_d1.query("SELECT sql FROM sqlite_master WHERE name = 'd1_migrations'")
+    assert " ".join(sql.split()) == " ".join(CREATE_LEDGER.replace(" IF NOT EXISTS", "").rstrip(";").split())
+
+
 def test_audit_trigger_allows_insert(audit_d1):
     inserted, counted = audit_d1.execute(
         "INSERT INTO audit_log (actor, action) VALUES ('ops', 'checked'); SELECT count(*) AS n FROM audit_log;")
@@ -213,3 +223,33 @@ def test_failed_migration_is_not_recorded(tmp_path):
 
     assert d1.query("SELECT name FROM d1_migrations") == [("0001_init.sql",)]
     assert d1.query("SELECT count(*) FROM t") == [(0,)]
+
+
+def test_example_migration_and_seed_match_sqlite(tmp_path):
+    """The bundled example's generated migration 0001 and seed give the same rows on D1 as in sqlite3."""
+    from dmodel.apply import apply_files
+
+    out = tmp_path / "out"
+    for script, source, target in (("design_schema.py", EXAMPLE / "discovery.json", out / "model.json"),
+                                   ("generate_sql.py", out / "model.json", out)):
+        process = subprocess.run([sys.executable, str(REPOSITORY / "scripts" / script), str(source), "-o", str(target)],
+                                 capture_output=True, text=True, timeout=300)
+        assert process.returncode == 0, process.stderr
+    [migration] = sorted((out / "migrations").glob("0001_*.sql"))
+    seed = out / "seed.sql"
+
+    d1 = LocalD1(tmp_path / "d1")
+    d1.add_migration(migration.name, migration.read_text(encoding="utf-8"))
+    d1.apply_migrations()
+    d1.execute_file(seed)
+
+    expected = apply_files(tmp_path / "example.sqlite", [migration, seed])
+    assert expected.foreign_key_violations == []
+    assert sum(expected.row_counts.values()) > 0
+    tables = [name for (name,) in d1.query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT LIKE '_cf_%' AND name != 'd1_migrations' ORDER BY name")]
+    assert tables == sorted(expected.row_counts)
+    for table in tables:
+        assert d1.query(f'SELECT count(*) FROM "{table}"') == [(expected.row_counts[table],)], table
+    assert d1.query("PRAGMA foreign_key_check") == []

@@ -17,9 +17,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "them. Exit 0 when clean, 1 on drift, 2 on bad input.")
     parser.add_argument("--migrations", required=True, type=Path, metavar="DIR",
                         help="wrangler migrations folder (the NNNN_name.sql files and dmodel.sum)")
-    parser.add_argument("--db", required=True, type=Path, metavar="PATH",
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--db", type=Path, metavar="PATH",
                         help="SQLite database file, or a wrangler state folder (.wrangler/state/v3/d1) "
                              "that holds exactly one .sqlite file; opened read-only")
+    target.add_argument("--d1", metavar="DATABASE_ID",
+                        help="a remote D1 database, read through the REST API with CLOUDFLARE_ACCOUNT_ID "
+                             "and CLOUDFLARE_D1_TOKEN from the environment")
+    parser.add_argument("--base-url", default=None, metavar="URL",
+                        help="with --d1: the Cloudflare API base URL (default: the public API)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (the drift report) on stdout")
     parser.set_defaults(func=run)
 
@@ -28,12 +34,19 @@ def run(args: argparse.Namespace) -> int:
     from dmodel.drift import detect_drift, find_database
     from dmodel.introspect import connection_executor, open_read_only
 
-    database = find_database(args.db)
-    connection = open_read_only(database)
-    try:
-        report = detect_drift(args.migrations, connection_executor(connection))
-    finally:
-        connection.close()
+    if args.d1:
+        from dmodel.d1client import DEFAULT_BASE_URL, D1Client
+
+        database = f"D1 database {args.d1}"
+        with D1Client.from_env(base_url=args.base_url or DEFAULT_BASE_URL) as client:
+            report = detect_drift(args.migrations, client.executor(args.d1))
+    else:
+        database = find_database(args.db)
+        connection = open_read_only(database)
+        try:
+            report = detect_drift(args.migrations, connection_executor(connection))
+        finally:
+            connection.close()
     if args.json:
         payload = report.as_dict()
         payload["database"] = str(database)
