@@ -50,6 +50,7 @@ TRANSCRIPT_NAME = "agent-transcript.jsonl"
 MODEL_FILE = "model.json"
 HINTS_FILE = "hints.json"
 MIGRATIONS_DIR = "migrations"
+ROLLBACK_DIR = "rollback"
 SEED_FILE = "seed.sql"
 
 SKILL_PATH = pathlib.Path(__file__).resolve().parent.parent / "SKILL.md"
@@ -182,7 +183,9 @@ TOOLS: list[dict[str, Any]] = [
         "description": (
             "Apply every migration in migrations/ (in name order) and seed.sql to a scratch SQLite "
             "database with foreign keys on, each file in one transaction as D1 runs it, then run "
-            "PRAGMA foreign_key_check. Returns the row count of each table and any violations."),
+            "PRAGMA foreign_key_check. Then apply every migration followed by its rollback from "
+            "migrations/rollback/ (newest first) to a second scratch database and check that no table "
+            "is left. Returns the row count of each table, any violations and the rollback result."),
         "input_schema": {"type": "object", "properties": {}, "additionalProperties": False},
     },
     {
@@ -329,7 +332,10 @@ class Workspace:
         seed = self.directory / SEED_FILE
         if seed.is_file():
             files.append(seed)
-        return json.dumps(verify_files(files, self.directory), ensure_ascii=False)
+        report = verify_files(files, self.directory)
+        report["rollback"] = verify_rollbacks(migrations, self.directory)
+        report["ok"] = report["ok"] and report["rollback"]["ok"]
+        return json.dumps(report, ensure_ascii=False)
 
     def read_file(self, arguments: dict[str, Any]) -> str:
         path = self.resolve(arguments.get("path", ""))
@@ -346,7 +352,9 @@ def verify_files(files: list[pathlib.Path], base: pathlib.Path) -> dict[str, Any
     try:
         outcome = apply_files(":memory:", files)
     except InputError as error:
-        raise ToolError(f"{error}. Then call generate again") from None
+        failed = pathlib.Path(error.file or "").relative_to(base).as_posix() if error.file else "a file"
+        raise ToolError(f"{failed}: {error.message}. Change the hints or the discovery data, design and "
+                        "generate again") from None
 
     violations = [
         {"table": table, "rowid": rowid, "parent": parent, "foreign_key": index}
@@ -359,6 +367,20 @@ def verify_files(files: list[pathlib.Path], base: pathlib.Path) -> dict[str, Any
         "foreign_key_violations": violations[:50],
         "foreign_key_violation_count": len(violations),
     }
+
+
+def verify_rollbacks(migrations: list[pathlib.Path], base: pathlib.Path) -> dict[str, Any]:
+    """Apply every migration, then every rollback newest first, and check that no table is left."""
+    rollbacks = [path.parent / ROLLBACK_DIR / path.name for path in migrations]
+    missing = [path.relative_to(base).as_posix() for path in rollbacks if not path.is_file()]
+    if missing:
+        return {"ok": False, "missing": missing}
+    try:
+        outcome = apply_files(":memory:", [*migrations, *reversed(rollbacks)])
+    except InputError as error:
+        return {"ok": False, "error": str(error)}
+    left = sorted(outcome.row_counts)
+    return {"ok": not left, "tables_left": left}
 
 
 class Transcript:

@@ -270,7 +270,7 @@ def verify(tmp_path, seed=None, rollback=None):
 
 
 def test_verify_applies_migration_and_seed(tmp_path):
-    report = verify(tmp_path, seed="INSERT INTO customers VALUES (1, 'a@example.com');\n"
+    report = verify(tmp_path, rollback="DROP TABLE orders;\nDROP TABLE customers;\n", seed="INSERT INTO customers VALUES (1, 'a@example.com');\n"
                                    "INSERT INTO orders VALUES (1, 1);\n")
     assert report["ok"] is True
     assert report["applied"] == ["migrations/0001_initial.sql", "seed.sql"]
@@ -306,6 +306,31 @@ def test_verify_ignores_rollback_folder(tmp_path):
     report = verify(tmp_path, rollback="DROP TABLE orders;\nDROP TABLE customers;\n")
     assert report["applied"] == ["migrations/0001_initial.sql"]
     assert set(report["tables"]) == {"customers", "orders"}
+
+
+def test_verify_runs_rollback(tmp_path):
+    report = verify(tmp_path, rollback="DROP TABLE IF EXISTS orders;\nDROP TABLE IF EXISTS customers;\n")
+    assert report["rollback"] == {"ok": True, "tables_left": []}
+    assert report["ok"] is True
+
+
+def test_verify_reports_missing_rollback(tmp_path):
+    report = verify(tmp_path)
+    assert report["rollback"] == {"ok": False, "missing": ["migrations/rollback/0001_initial.sql"]}
+    assert report["ok"] is False
+
+
+def test_verify_reports_incomplete_rollback(tmp_path):
+    report = verify(tmp_path, rollback="DROP TABLE orders;\n")
+    assert report["rollback"] == {"ok": False, "tables_left": ["customers"]}
+    assert report["ok"] is False
+
+
+def test_verify_reports_failing_rollback(tmp_path):
+    # A rollback that drops a table the migration never created fails, and the report carries SQLite's message.
+    report = verify(tmp_path, rollback="DROP TABLE invoices;\n")
+    assert report["rollback"]["ok"] is False
+    assert "no such table: invoices" in report["rollback"]["error"]
 
 
 # The command
@@ -360,7 +385,17 @@ def test_command_prints_outcome_json(tmp_path, empty_discovery, scripted_command
     assert payload["ok"] is True
     assert payload["turns"] == 2
     assert payload["files"] == [agent.TRANSCRIPT_NAME, "hints.json"]
+    assert payload["final_text"] == "Done."
     assert API_KEY not in captured.out + captured.err
+
+
+def test_command_output_file_exits_2(tmp_path, empty_discovery, scripted_command, capsys):
+    occupied = tmp_path / "occupied"
+    occupied.write_text("not a folder", encoding="utf-8")
+    status = cli.main(["agent", str(empty_discovery), "-o", str(occupied), "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert status == 2
+    assert payload["error"]["file"] == str(occupied)
 
 
 def test_command_turn_limit_exits_1(tmp_path, empty_discovery, scripted_command, capsys):

@@ -11,7 +11,9 @@ from dmodel import agent
 from dmodel.cli import emit_json
 from dmodel.errors import InputError
 
+# Caps that keep the --json object small whatever the run produced.
 MAX_LISTED_FILES = 60
+MAX_FINAL_TEXT_CHARS = 2_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.discovery.exists():
         raise InputError("the discovery input does not exist", file=str(args.discovery),
                          fix="pass an existing discovery document, data file or folder")
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError("the output path exists and is not a folder", file=str(args.out),
+                         fix="pass a folder (it is created when missing) to -o")
     for option, value in (("--max-turns", args.max_turns), ("--max-tokens-total", args.max_tokens_total)):
         if value < 1:
             raise InputError(f"{option} must be at least 1, not {value}", place=option,
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         "transcript": str(result.transcript),
         "files": files[:MAX_LISTED_FILES],
         "file_count": len(files),
+        "final_text": agent.clip(result.final_text, MAX_FINAL_TEXT_CHARS),
     }
     if args.json:
         emit_json(summary)
