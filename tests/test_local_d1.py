@@ -160,6 +160,27 @@ def test_safe_rebuild_keeps_references_and_indexes(tmp_path):
     assert d1.query("SELECT strict FROM pragma_table_list('customers')") == [(1,)]
 
 
+def test_drift_clean_after_safe_rebuild(tmp_path):
+    """The rename leaves quoted names in sqlite_master ("orders"); drift must not report them."""
+    from dmodel.drift import detect_drift
+    from dmodel.introspect import connection_executor
+
+    d1 = LocalD1(tmp_path)
+    d1.add_migration("0001_init.sql", PARENT_WITH_CHILDREN)
+    d1.add_migration("0002_customers_email.sql", SAFE_REBUILD)
+    d1.apply_migrations()
+
+    assert d1.query("SELECT sql LIKE 'CREATE TABLE \"orders\"%' FROM sqlite_master WHERE name = 'orders'") == [(1,)]
+    connection = d1.connect_readonly()
+    try:
+        report = detect_drift(d1.migrations, connection_executor(connection))
+    finally:
+        connection.close()
+    assert report.differences == []
+    assert report.pending == []
+    assert report.clean
+
+
 def test_naive_rebuild_loses_cascade_rows(tmp_path):
     """Documents the trap: on D1, PRAGMA foreign_keys = OFF does nothing inside the migration's
     transaction, so DROP TABLE fires the children's ON DELETE actions."""
