@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dmodel import decompose, entities, indexes
+from dmodel import entities, indexes
 from dmodel.conventions import snake_case, table_name
 from dmodel.discovery import DeclaredEntity
 from dmodel.errors import InputError
@@ -42,8 +42,7 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
     relations = unnest(loaded.datasets)
     log.info("unnested %d datasets into %d relations", len(loaded.datasets), len(relations.relations))
     profile_relations(relations, hints)
-    relations = decompose.normalize(relations, hints)
-    relations = decompose.match_entities(relations)
+    relations = _normalize(relations, hints)
     declared = merge_declared(relations, discovery.entities)
     infer_references(relations)
 
@@ -88,6 +87,21 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
                  relationships=relationships(ordered, built.junctions),
                  query_patterns=patterns, tenancy=tenancy,
                  seed=built.seed_in_order(order), report=report)
+
+
+def _normalize(relations: RelationSet, hints: Hints) -> RelationSet:
+    """Decompose relations to 3NF and merge the same entity across datasets."""
+    try:
+        from dmodel import decompose
+    except ImportError:
+        # TODO: remove once dmodel.decompose lands; until then relations stay as unnesting left them.
+        relations.warnings.append(Warning(
+            code="W001", subject="normalization",
+            message="3NF decomposition is not available in this build; tables are as unnested",
+            fix="update dmodel"))
+        return relations
+    relations = decompose.normalize(relations, hints)
+    return decompose.match_entities(relations)
 
 
 def profile_relations(relations: RelationSet, hints: Hints) -> None:
