@@ -67,12 +67,13 @@ RULES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     """One lexical token of SQL text.
 
     ``kind`` is one of: word, string, blob, identifier (quoted), number,
-    parameter, punct, comment. ``start`` and ``end`` are character offsets.
+    parameter, punct, comment. ``start`` and ``end`` are character offsets;
+    ``upper`` is the upper-cased text of a word and empty for other kinds.
     """
 
     kind: str
@@ -81,10 +82,7 @@ class Token:
     end: int
     line: int
     terminated: bool = True
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
+    upper: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,92 +119,51 @@ class Finding:
         return asdict(self)
 
 
-_WORD = re.compile(r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*")
-_NUMBER = re.compile(r"0[xX][0-9A-Fa-f]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_PARAMETER = re.compile(r"\?\d*|[:@$][A-Za-z0-9_\x80-\U0010ffff]+")
 _QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
+
+# One alternative per token kind, tried in order at each position. A literal
+# or quoted identifier without its closing quote runs to the end of the text,
+# as SQLite would read it, and is marked unterminated.
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
+  | (?P<blob>[xX]'[^']*')
+  | (?P<string>'[^']*(?:''[^']*)*')
+  | (?P<identifier>"[^"]*(?:""[^"]*)*"|`[^`]*(?:``[^`]*)*`|\[[^\]]*\])
+  | (?P<unterminated>[xX]?'.*|["`\[].*)
+  | (?P<number>0[xX][0-9A-Fa-f]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<parameter>\?\d*|[:@$][A-Za-z0-9_\x80-\U0010ffff]+)
+  | (?P<word>[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)
+  | (?P<punct>\|\||<=|>=|<>|!=|==|<<|>>|->>|->|.)
+""", re.VERBOSE | re.DOTALL)
 
 
 def tokenize(text: str) -> Iterator[Token]:
     """Yield the tokens of ``text``; whitespace is skipped, comments are kept."""
-    position = 0
     line = 1
-    length = len(text)
-    while position < length:
-        char = text[position]
-        start = position
-        start_line = line
-
-        if char.isspace():
-            if char == "\n":
-                line += 1
-            position += 1
+    counted = 0  # offset up to which newlines are counted into ``line``
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind == "space":
             continue
+        start, end = match.span()
+        line += text.count("\n", counted, start)
+        counted = start
+        value = match.group()
 
-        if text.startswith("--", position):
-            end = text.find("\n", position)
-            position = length if end < 0 else end
-            yield Token("comment", text[start:position], start, position, start_line)
-            continue
-
-        if text.startswith("/*", position):
-            end = text.find("*/", position + 2)
-            position = length if end < 0 else end + 2
-            line += text.count("\n", start, position)
-            yield Token("comment", text[start:position], start, position, start_line)
-            continue
-
-        is_blob = char in "xX" and position + 1 < length and text[position + 1] == "'"
-        if char in _QUOTES or is_blob:
-            opening = "'" if is_blob else char
-            position, terminated = _scan_quoted(text, position + (2 if is_blob else 1), _QUOTES[opening])
-            line += text.count("\n", start, position)
+        if kind == "unterminated":
+            is_blob = value[0] in "xX" and value[1:2] == "'"
             if is_blob:
                 kind = "blob"
-            elif opening == "'":
+            elif value[0] == "'":
                 kind = "string"
             else:
                 kind = "identifier"
-            yield Token(kind, text[start:position], start, position, start_line, terminated)
-            continue
-
-        match = _NUMBER.match(text, position) if (char.isdigit() or char == ".") else None
-        if match and match.group():
-            position = match.end()
-            yield Token("number", match.group(), start, position, start_line)
-            continue
-
-        if char in "?:@$":
-            match = _PARAMETER.match(text, position)
-            if match:
-                position = match.end()
-                yield Token("parameter", match.group(), start, position, start_line)
-                continue
-
-        match = _WORD.match(text, position)
-        if match:
-            position = match.end()
-            yield Token("word", match.group(), start, position, start_line)
-            continue
-
-        position += 2 if text.startswith(("||", "<=", ">=", "<>", "!=", "==", "<<", ">>", "->"), position) else 1
-        yield Token("punct", text[start:position], start, position, start_line)
-
-
-def _scan_quoted(text: str, position: int, closing: str) -> tuple[int, bool]:
-    """Return the offset just past the closing quote, and whether one was found.
-
-    A doubled closing quote inside the literal stands for the quote itself,
-    except for ``[...]`` identifiers, which have no escape.
-    """
-    while True:
-        end = text.find(closing, position)
-        if end < 0:
-            return len(text), False
-        if closing != "]" and text.startswith(closing * 2, end):
-            position = end + 2
-            continue
-        return end + 1, True
+            yield Token(kind, value, start, end, line, terminated=False)
+        elif kind == "word":
+            yield Token(kind, value, start, end, line, upper=value.upper())
+        else:
+            yield Token(kind, value, start, end, line)
 
 
 def split_statements(text: str) -> list[Statement]:

@@ -161,10 +161,10 @@ def test_timeout_is_retried(api, sleeps):
 
 
 def test_unreachable_server_raises_plain_error(sleeps):
-    def refuse(request: httpx.Request) -> httpx.Response:
+    def reject_connection(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with D1Client(Credentials("acct", TOKEN), transport=httpx.MockTransport(refuse), sleep=sleeps.append,
+    with D1Client(Credentials("acct", TOKEN), transport=httpx.MockTransport(reject_connection), sleep=sleeps.append,
                   max_retries=2) as client:
         with pytest.raises(D1ApiError) as raised:
             client.query("db-1", "SELECT 1")
@@ -177,13 +177,13 @@ def test_unreachable_server_raises_plain_error(sleeps):
 def test_mock_transport_sees_bearer_token():
     seen: list[httpx.Request] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def respond(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, json={"result": [{"results": [], "success": True, "meta": {}}],
                                          "success": True, "errors": [], "messages": []})
 
     with D1Client(Credentials("acct", TOKEN), base_url="https://d1.invalid/client/v4",
-                  transport=httpx.MockTransport(answer)) as client:
+                  transport=httpx.MockTransport(respond)) as client:
         client.query("db-1", "SELECT 1")
     assert seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
     assert str(seen[0].url) == "https://d1.invalid/client/v4/accounts/acct/d1/database/db-1/query"
