@@ -6,8 +6,11 @@ import json
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dmodel import cli
+from dmodel.conventions import quote_string
 from dmodel.d1rules import RULES, assert_d1_safe, lint_sql, split_statements
 from dmodel.errors import LimitError
 
@@ -249,3 +252,22 @@ def test_lint_command_non_utf8_exits_2(run_cli, tmp_path, capsys):
     payload = json.loads(captured.out)
     assert payload["error"]["place"] == "byte offset 11"
     assert "UTF-8" in payload["error"]["fix"]
+
+
+TRICKY_TEXT = st.text(alphabet=list("ab ;'\"`[]-/*\nEND BEGIN CASE"), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TRICKY_TEXT, min_size=1, max_size=6))
+def test_split_round_trips_literals(values):
+    statements = [
+        f"INSERT INTO t (a) VALUES ({quote_string(value)})" if index % 2 == 0 else
+        f"CREATE TRIGGER t_{index} BEFORE UPDATE ON t BEGIN SELECT RAISE(ABORT, {quote_string(value)}); END"
+        for index, value in enumerate(values)]
+    sql = "".join(f"{statement};\n-- note; {index}\n" for index, statement in enumerate(statements))
+    split = split_statements(sql)
+    assert [statement.text for statement in split] == statements
+    assert all(sqlite3.complete_statement(statement.text + ";") for statement in split)
+    assert [statement.line for statement in split] == [
+        1 + 2 * index + sum(value.count("\n") for value in values[:index]) for index in range(len(values))]
+    assert lint_sql(sql) == []
