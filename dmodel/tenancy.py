@@ -1,11 +1,12 @@
 """Tenancy planning: recommend row-level or one database per tenant, and build the schema for it.
 
 The recommendation weighs the discovery's tenancy facts against D1's
-limits: 10 GB per database on the paid plan (a limit Cloudflare does not
-raise), one query at a time per database, a jurisdiction fixed when a
-database is created, and a number of databases per account that published
-figures disagree on (50,000, or up to 1,000,000 on the paid plan). The
-planner assumes the conservative 50,000 unless told otherwise, and says so.
+limits, as Cloudflare's D1 limits and data location pages state them. A
+database holds at most 10 GB on the paid plan, and Cloudflare does not raise
+that. A database runs one query at a time. Its jurisdiction is fixed when it
+is created. Published figures for databases per account disagree (50,000,
+or up to 1,000,000 on the paid plan), so the planner assumes the
+conservative 50,000 unless told otherwise, and says so.
 
 Requirements decide alone; leanings are weighed against each other.
 
@@ -47,6 +48,7 @@ from typing import Any
 
 from dmodel.conventions import index_name, quote_identifier, unique_name
 from dmodel.discovery import TenancyFacts
+from dmodel.entities import NOW_UTC
 from dmodel.errors import InputError, LimitError
 from dmodel.model import (Column, Decision, Entity, ForeignKey, Index, Model, Question, SeedTable,
                           TenancyMode, Warning)
@@ -73,9 +75,8 @@ _SEPARATE_WORDS = {"database-per-tenant", "database", "separate", "separate-data
                    "dedicated-database", "physical", "strict", "silo"}
 _SHARED_WORDS = {"row-level", "row", "rows", "shared", "shared-database", "logical", "pool", "tenant-id"}
 
-# ISO-8601 UTC with milliseconds, the form the design stage uses for timestamps.
-NOW_UTC = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 SLUG_CHECK = "{column} <> '' AND {column} NOT GLOB '*[^a-z0-9-]*'"
+DEFAULT_TENANT_ID = 1
 DEFAULT_TENANT_SLUG = "default"
 DEFAULT_TENANT_NAME = "Default tenant"
 
@@ -188,7 +189,7 @@ def _check_facts(facts: TenancyFacts, databases_per_account: int) -> None:
                          place="$.tenancy.data_volume_gb", fix="give the expected data per tenant in GB")
     if databases_per_account < 1:
         raise InputError(f"--assume-databases-per-account is {databases_per_account}; it must be 1 or more",
-                         fix=f"leave it out to assume {DATABASES_PER_ACCOUNT:,}, or give the account's confirmed "
+                         place="--assume-databases-per-account", fix=f"leave it out to assume {DATABASES_PER_ACCOUNT:,}, or give the account's confirmed "
                              "limit")
 
 
@@ -436,8 +437,8 @@ def apply_row_level(model: Model) -> Model:
     """Return the row-level form of ``model``: a tenant table, tenant_id everywhere, tenant-led keys.
 
     Every tenant-scoped table gets ``tenant_id INTEGER NOT NULL`` referencing
-    the tenant table; every reference between tenant-scoped tables becomes
-    ``(tenant_id, x) REFERENCES parent (tenant_id, y)`` with
+    the tenant table. Every reference between tenant-scoped tables becomes
+    ``(tenant_id, x) REFERENCES parent (tenant_id, y)``, with
     ``UNIQUE (tenant_id, y)`` on the parent, so a row cannot point at another
     tenant's row. Unique constraints and indexes lead with ``tenant_id``.
     Global tables stay as they are. The seed gets one default tenant that
@@ -458,7 +459,7 @@ def apply_row_level(model: Model) -> Model:
     shared = set(global_tables(result))
     _check_global_tables(result, shared)
     scoped = [entity for entity in result.entities if entity.name not in shared]
-    taken_indexes = {index.name for entity in result.entities for index in entity.indexes}
+    index_names = {index.name for entity in result.entities for index in entity.indexes}
     for entity in result.entities:
         entity.tenant_scoped = entity.name not in shared
 
@@ -474,7 +475,7 @@ def apply_row_level(model: Model) -> Model:
     for entity in scoped:
         for key in parent_keys.get(entity.name, []):
             _ensure_unique(entity, key)
-        _lead_indexes(entity, tenancy.tenant_column, taken_indexes)
+        _lead_indexes(entity, tenancy.tenant_column, index_names)
 
     result.entities = [tenant_table(tenancy.tenant_table), *result.entities]
     result.tenancy.global_tables = sorted(shared)
@@ -596,7 +597,7 @@ def _ensure_unique(entity: Entity, key: list[str]) -> None:
     entity.unique_constraints.append(list(key))
 
 
-def _lead_indexes(entity: Entity, column: str, taken: set[str]) -> None:
+def _lead_indexes(entity: Entity, column: str, index_names: set[str]) -> None:
     """Make every index lead with the tenant column and cover the tenant column's foreign key."""
     kept: list[Index] = []
     for index in entity.indexes:
@@ -606,8 +607,8 @@ def _lead_indexes(entity: Entity, column: str, taken: set[str]) -> None:
             continue
         name = index.name
         if name == index_name(entity.name, index.columns, index.unique):
-            taken.discard(name)
-            name = unique_name(index_name(entity.name, columns, index.unique), taken)
+            index_names.discard(name)
+            name = unique_name(index_name(entity.name, columns, index.unique), index_names)
         kept.append(index.model_copy(update={
             "name": name, "columns": columns, "query": _scoped_query(index.query, column),
             "reason": (index.reason + "; " if index.reason else "") + f"led by {column}, because every query of "
@@ -615,9 +616,9 @@ def _lead_indexes(entity: Entity, column: str, taken: set[str]) -> None:
     entity.indexes = _drop_duplicate_indexes(entity, kept)
     leading = [entity.primary_key, *entity.unique_constraints, *(index.columns for index in entity.indexes)]
     if not any(group[:1] == [column] for group in leading):
-        name = unique_name(index_name(entity.name, [column]), taken)
+        name = unique_name(index_name(entity.name, [column]), index_names)
         entity.indexes.append(Index(name=name, columns=[column],
-                                    reason=f"foreign key to the tenant table: lists and deletes a tenant's rows"))
+                                    reason="foreign key to the tenant table: lists and deletes a tenant's rows"))
     entity.indexes.sort(key=lambda index: index.name)
 
 
@@ -653,13 +654,31 @@ def _seed_with_default_tenant(model: Model, scoped: set[str]) -> dict[str, SeedT
     if not model.seed:
         return {}
     seed = {tenancy.tenant_table: SeedTable(columns=["id", "slug", "name"],
-                                            rows=[[1, DEFAULT_TENANT_SLUG, DEFAULT_TENANT_NAME]])}
+                                            rows=[[DEFAULT_TENANT_ID, DEFAULT_TENANT_SLUG, DEFAULT_TENANT_NAME]])}
     for table, rows in model.seed.items():
         if table in scoped and tenancy.tenant_column not in rows.columns:
             rows = SeedTable(columns=[tenancy.tenant_column, *rows.columns],
-                             rows=[[1, *row] for row in rows.rows])
+                             rows=[[DEFAULT_TENANT_ID, *row] for row in rows.rows])
         seed[table] = rows
     return seed
+
+
+def switch_backfill(model: Model) -> dict[str, str]:
+    """Return the migration planner's backfill for a switch to row-level: existing rows go to the default tenant.
+
+    ``model`` is the row-level form. The keys are ``table.tenant_id`` of
+    every tenant-scoped table; the migration must also insert the default
+    tenant (``default_tenant_sql``).
+    """
+    column = model.tenancy.tenant_column
+    return {f"{entity.name}.{column}": str(DEFAULT_TENANT_ID) for entity in model.entities
+            if entity.tenant_scoped and any(existing.name == column for existing in entity.columns)}
+
+
+def default_tenant_sql(table: str = "tenants") -> str:
+    """Return the INSERT of the default tenant, the one that seeded and backfilled rows belong to."""
+    return (f"INSERT INTO {quote_identifier(table)} (id, slug, name) VALUES ({DEFAULT_TENANT_ID}, "
+            f"'{DEFAULT_TENANT_SLUG}', '{DEFAULT_TENANT_NAME}');")
 
 
 def _led_by(column: str, columns: list[str]) -> list[str]:

@@ -577,3 +577,144 @@ def test_command_warns_on_switch(tmp_path, capsys):
     assert main(["tenancy", discovery, model_path, "--apply", "row-level", "--json"]) == 0
     output = json.loads(capsys.readouterr().out)
     assert [warning["code"] for warning in output["warnings"]] == ["T301"]
+
+
+# --- switching a deployed schema -------------------------------------------------------------
+
+
+def deployed(tmp_path, model: Model) -> tuple:
+    """Generate ``model`` without tenancy into a migrations folder and apply it with its seed to a SQLite file."""
+    from dmodel.generate import generate, write_files
+    output = generate(model, tmp_path / "out", mask=False)
+    write_files(output.files)
+    database = tmp_path / "tenant.sqlite"
+    connection = connect(database)
+    apply_sql(connection, output.files[output.migration])
+    apply_sql(connection, output.files[tmp_path / "out" / "seed.sql"])
+    return connection, tmp_path / "out" / "migrations"
+
+
+def row_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    tables = ["companies", "contacts", "deals", "deal_contacts", "products", "line_items", "employees", "stages"]
+    return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
+
+
+def test_planner_refuses_switch_without_backfill(tmp_path):
+    from dmodel.plan import plan_migration
+    model = crm_model()
+    model.entities = [entity for entity in model.entities if entity.name in ("companies", "contacts")]
+    model.seed = {}
+    _, migrations = deployed(tmp_path, model)
+    plan = plan_migration(render_schema(row_level(model)), migrations)
+    refused = [(operation.code, operation.reason) for operation in plan.refused]
+    assert ("BC103", "companies.tenant_id INTEGER") in refused
+    assert ("BC103", "contacts.tenant_id INTEGER") in refused
+
+
+def test_switch_migration_keeps_rows(tmp_path, capsys):
+    connection, migrations = deployed(tmp_path, crm_model())
+    before = row_counts(connection)
+    discovery = write_discovery(tmp_path, {"tenants": 4, "data_volume_gb": 0.5, "cross_tenant_reporting": True})
+    model_path = write_model(tmp_path, crm_model())
+    assert main(["tenancy", discovery, model_path, "--apply", "row-level", "--migrations", str(migrations),
+                 "--write-migration", "--json"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert [warning["code"] for warning in output["warnings"]] == ["T301"]
+    migration = migrations / "0002_row_level_tenancy.sql"
+    assert output["migration_plan"]["migration"] == str(migration)
+
+    apply_sql(connection, migration.read_text(encoding="utf-8"))
+    assert row_counts(connection) == before
+    assert connection.execute("SELECT id, slug FROM tenants").fetchall() == [(1, "default")]
+    assert connection.execute("SELECT DISTINCT tenant_id FROM deal_contacts").fetchall() == [(1,)]
+    assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    connection.execute("INSERT INTO tenants (id, slug, name) VALUES (2, 'second', 'Second')")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):
+        connection.execute("INSERT INTO contacts (id, tenant_id, email, company_id) VALUES (9, 2, 'x@y.example', 1)")
+
+
+def test_switch_rollback_restores_rows(tmp_path, capsys):
+    connection, migrations = deployed(tmp_path, crm_model())
+    before = row_counts(connection)
+    discovery = write_discovery(tmp_path, {"tenants": 4})
+    model_path = write_model(tmp_path, crm_model())
+    assert main(["tenancy", discovery, model_path, "--apply", "row-level", "--migrations", str(migrations),
+                 "--write-migration"]) == 0
+    name = "0002_row_level_tenancy.sql"
+    apply_sql(connection, (migrations / name).read_text(encoding="utf-8"))
+    apply_sql(connection, (migrations / "rollback" / name).read_text(encoding="utf-8"))
+    assert row_counts(connection) == before
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(contacts)")]
+    assert "tenant_id" not in columns
+    assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_generate_after_switch_has_nothing_left(tmp_path, capsys):
+    from dmodel.generate import generate
+    _, migrations = deployed(tmp_path, crm_model())
+    discovery = write_discovery(tmp_path, {"tenants": 4})
+    model_path = write_model(tmp_path, crm_model())
+    assert main(["tenancy", discovery, model_path, "--apply", "row-level", "--migrations", str(migrations),
+                 "--write-migration"]) == 0
+    switched = Model.model_validate_json((tmp_path / "model.json").read_text(encoding="utf-8"))
+    assert generate(switched, tmp_path / "again", migrations).migration is None
+
+
+def test_write_migration_needs_row_level(tmp_path, capsys):
+    _, migrations = deployed(tmp_path, crm_model())
+    discovery = write_discovery(tmp_path, {"tenants": 4})
+    model_path = write_model(tmp_path, crm_model())
+    assert main(["tenancy", discovery, model_path, "--apply", "database-per-tenant", "--migrations",
+                 str(migrations), "--write-migration"]) == 2
+    assert "--write-migration writes the switch to row-level" in capsys.readouterr().err
+    assert sorted(path.name for path in migrations.glob("*.sql")) == ["0001_initial_schema.sql"]
+
+
+def test_switch_reported_without_writing(tmp_path, capsys):
+    _, migrations = deployed(tmp_path, crm_model())
+    discovery = write_discovery(tmp_path, {"tenants": 4})
+    model_path = write_model(tmp_path, crm_model())
+    assert main(["tenancy", discovery, model_path, "--apply", "row-level", "--migrations", str(migrations),
+                 "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["migration_plan"]
+    assert plan["migration"] is None
+    assert plan["refused"] == []
+    assert [operation["code"] for operation in plan["operations"]][-2:] == ["MF102", "RB200"]
+    assert plan["backfill"]["contacts.tenant_id"] == "1"
+    assert sorted(path.name for path in migrations.glob("*.sql")) == ["0001_initial_schema.sql"]
+
+
+# --- the bundled example ---------------------------------------------------------------------
+
+
+def test_example_row_level_applies_with_seed(tmp_path):
+    from pathlib import Path
+
+    from dmodel.design import design
+    from dmodel.generate import generate
+    from dmodel.loaders import load_inputs
+
+    loaded = load_inputs([str(Path(__file__).resolve().parents[1] / "fixtures" / "example" / "discovery.json")])
+    recommendation = recommend(loaded.discovery.tenancy)
+    assert recommendation.mode == "row-level"
+    model = choose(design(loaded), recommendation.mode, recommendation.reasons())
+    output = generate(model, tmp_path)
+    connection = connect(tmp_path / "example.sqlite")
+    apply_sql(connection, output.files[output.migration])
+    apply_sql(connection, output.files[tmp_path / "seed.sql"])
+
+    assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert connection.execute("SELECT count(*) FROM tenants").fetchone() == (1,)
+    scoped = tenant_scoped_tables(connection)
+    assert "deals" in scoped
+    for table in scoped:
+        assert connection.execute(f'SELECT count(*) FROM "{table}" WHERE tenant_id <> 1').fetchone() == (0,)
+        for index in connection.execute(f'PRAGMA index_list("{table}")').fetchall():
+            leading = connection.execute(f'PRAGMA index_info("{index[1]}")').fetchone()
+            assert leading[2] == "tenant_id", f"index {index[1]} on {table} leads with {leading[2]}"
+
+
+def test_command_zero_account_limit_exit_2(tmp_path, capsys):
+    discovery = write_discovery(tmp_path, {"tenants": 4})
+    assert main(["tenancy", discovery, "--assume-databases-per-account", "0"]) == 2
+    assert "must be 1 or more" in capsys.readouterr().err

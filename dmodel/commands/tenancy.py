@@ -40,8 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--registry-out", type=Path, metavar="DIR",
                         help="generate the control database's tenant registry (schema, migration, docs) into DIR")
     parser.add_argument("--migrations", type=Path, metavar="DIR",
-                        help="the tenant schema's existing migrations folder; when the mode changes, plan the "
-                             "migration from it and report what the switch needs")
+                        help="the tenant schema's existing migrations folder; with --apply, plan the migration "
+                             "from it to the chosen tenancy and report what the switch needs")
+    parser.add_argument("--write-migration", action="store_true",
+                        help="with --apply row-level and --migrations: write the planned switch as the next "
+                             "migration and its rollback; existing rows go to the default tenant (id 1)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (recommendation, reasons, warnings, files) on stdout")
     parser.set_defaults(func=run)
@@ -55,12 +58,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--apply needs the entity model to write into", place="MODEL.json",
                          fix="pass the model written by 'dmodel design' after DISCOVERY")
     loaded = load_inputs([str(args.discovery)])
-    figure = args.assume_databases_per_account or DATABASES_PER_ACCOUNT
+    figure = args.assume_databases_per_account
+    if figure is None:
+        figure = DATABASES_PER_ACCOUNT
     try:
         recommendation = recommend(loaded.discovery.tenancy, figure)
     except InputError as error:
-        error.file = error.file or (str(args.discovery) if error.place and error.place.startswith("$") else None)
-        raise InputError(error.message, file=error.file, place=error.place, fix=error.fix) from None
+        if error.place and error.place.startswith("$"):
+            raise InputError(error.message, file=str(args.discovery), place=error.place, fix=error.fix) from None
+        raise
 
     summary: dict[str, Any] = {"ok": True, "discovery": str(args.discovery), **recommendation.to_dict(),
                                "reasons": recommendation.reasons()}
@@ -68,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None:
         _apply(args, recommendation, summary, warnings)
     if args.registry_out is not None:
-        summary["registry_files"] = _write_registry(args, summary)
+        summary["registry_files"] = _write_registry(args.registry_out)
     summary["warnings"] = [warning.model_dump() for warning in warnings]
     summary["questions"] = [question.model_dump() for question in recommendation.questions]
 
@@ -97,10 +103,15 @@ def _apply(args: argparse.Namespace, recommendation, summary: dict[str, Any], wa
     target = apply_row_level(chosen) if mode == "row-level" else chosen
 
     existing = _existing_migrations(args.migrations)
+    if args.write_migration and (mode != "row-level" or not existing):
+        raise InputError("--write-migration writes the switch to row-level of a schema that already has migrations",
+                         place="--write-migration",
+                         fix="pass --apply row-level and --migrations with the tenant schema's migrations folder; "
+                             "a switch away from row-level moves rows between databases and is planned by hand")
     if model.tenancy.mode != mode and (model.tenancy.mode != "none" or existing):
         warnings.append(switch_warning(model.tenancy.mode, mode))
-        if existing:
-            summary["migration_plan"] = _plan_switch(target, args.migrations)
+    if existing:
+        summary["migration_plan"] = _plan_switch(target, args.migrations, args.write_migration, warnings)
 
     output = args.output or args.model
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -118,27 +129,64 @@ def _existing_migrations(folder: Path | None) -> list[Path]:
     return sorted(folder.glob("*.sql"))
 
 
-def _plan_switch(target, migrations: Path) -> dict[str, Any]:
-    """Plan the migration from the existing migrations to ``target`` and summarise what it needs."""
-    from dmodel.emit.sql import render_schema
-    from dmodel.plan import plan_migration
+def _plan_switch(target, migrations: Path, write: bool, warnings: list) -> dict[str, Any]:
+    """Plan the migration from the existing migrations to ``target``; with ``write``, write it into the folder.
 
-    plan = plan_migration(render_schema(target), migrations)
-    return {
+    Existing rows are backfilled with the default tenant, whose row the
+    migration inserts right after it creates the tenant table.
+    """
+    from dmodel import ledger
+    from dmodel.d1rules import assert_d1_safe
+    from dmodel.emit.sql import render_schema
+    from dmodel.generate import write_files
+    from dmodel.model import Warning
+    from dmodel.plan import PlanError, next_migration_number, plan_migration
+    from dmodel.tenancy import default_tenant_sql, switch_backfill
+
+    backfill = switch_backfill(target)
+    try:
+        plan = plan_migration(render_schema(target), migrations, backfill=backfill)
+    except PlanError as error:
+        warnings.append(Warning(code="T312", subject=str(migrations), message=f"the migration planner failed: {error}",
+                                fix="write the switch by hand: add the tenant table, then rebuild each tenant-scoped "
+                                    "table with tenant_id filled from the default tenant"))
+        return {"error": str(error), "backfill": backfill}
+    tenant_table = target.tenancy.tenant_table
+    for operation in plan.operations:
+        if operation.code == "MF102" and any(change.subject == tenant_table for change in operation.changes):
+            operation.forward.append(default_tenant_sql(tenant_table))
+    summary: dict[str, Any] = {
+        "backfill": backfill,
         "operations": [{"code": operation.code, "safety": operation.safety.value, "reason": operation.reason}
                        for operation in plan.operations],
         "refused": [{"code": operation.code, "reason": operation.reason, "proposal": operation.proposal}
                     for operation in plan.refused],
-        "next": "run 'dmodel generate' with --migrations on the model written here to write the planned migration",
+        "migration": None,
     }
+    if not write or not plan.operations:
+        return summary
+    if plan.refused:
+        raise InputError(f"the planner refused {len(plan.refused)} change(s) of the switch, so no migration was written",
+                         file=str(migrations), fix="run without --write-migration to see the refused changes and "
+                                                   "the steps proposed for them")
+    name = f"{next_migration_number(migrations):04d}_row_level_tenancy.sql"
+    forward = plan.forward_sql()
+    files = {migrations / name: forward, migrations / "rollback" / name: plan.rollback_sql(name),
+             migrations / ledger.SUM_FILE: ledger.with_migration(migrations, name, forward)}
+    for path, content in files.items():
+        if path.suffix == ".sql":
+            assert_d1_safe(content, str(path))
+    write_files(files)
+    summary["migration"] = str(migrations / name)
+    return summary
 
 
-def _write_registry(args: argparse.Namespace, summary: dict[str, Any]) -> list[str]:
+def _write_registry(out_dir: Path) -> list[str]:
     from dmodel.generate import generate, write_files
     from dmodel.tenancy import registry_model
 
     registry = registry_model("control")
-    output = generate(registry, args.registry_out)
+    output = generate(registry, out_dir)
     write_files(output.files)
     return sorted(str(path) for path in output.files)
 
@@ -157,6 +205,8 @@ def _print_report(summary: dict[str, Any]) -> None:
         lines.append(f"  planned {operation['code']} ({operation['safety']}): {operation['reason']}")
     for operation in summary.get("migration_plan", {}).get("refused", []):
         lines.append(f"  refused {operation['code']}: {operation['reason']}")
+    if summary.get("migration_plan", {}).get("migration"):
+        lines.append(f"wrote the switch as {summary['migration_plan']['migration']}")
     if summary.get("registry_files"):
         lines.append(f"wrote the tenant registry ({len(summary['registry_files'])} files); apply the same tenant "
                      "migrations to every tenant database with 'dmodel fanout MIGRATIONS_DIR --database ID ...'")
