@@ -31,8 +31,14 @@ class Output:
     warnings: list[str] = field(default_factory=list)
 
 
-def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *, mask: bool = True) -> Output:
-    """Render every output file of ``model`` into memory and check every SQL file against D1's rules."""
+def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *, mask: bool = True,
+             allow_destructive: bool = False, renames: dict[str, str] | None = None) -> Output:
+    """Render every output file of ``model`` into memory and check every SQL file against D1's rules.
+
+    The migration is planned from the difference between the replayed
+    ``migrations_dir`` and ``schema.sql``; ``renames`` are rename hints and
+    ``allow_destructive`` lets the plan drop tables and columns.
+    """
     if model.tenancy.mode == "row-level":
         model = apply_row_level(model)
     migrations_dir = migrations_dir or out_dir / "migrations"
@@ -42,28 +48,33 @@ def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *,
     output.files[out_dir / "seed.sql"] = render_seed(model, mask=mask)
     output.files[out_dir / "indexes.md"] = render_indexes(model)
     output.files[out_dir / "schema.md"] = render_dictionary(model)
-    _add_migration(model, migrations_dir, output)
+    _add_migration(output.files[out_dir / "schema.sql"], migrations_dir, output,
+                   allow_destructive=allow_destructive, renames=renames)
     for path, content in output.files.items():
         if path.suffix == ".sql":
             assert_d1_safe(content, str(path))
     return output
 
 
-def _add_migration(model: Model, migrations_dir: Path, output: Output) -> None:
-    forward, rollback = initial_migration(model)
-    name = f"0001_{INITIAL_SLUG}.sql"
-    existing = sorted(migrations_dir.glob("*.sql")) if migrations_dir.is_dir() else []
-    if existing:
-        # NOTE: until evolution planning lands, an existing folder is accepted only when it already holds
-        # exactly this initial migration.
-        if [path.name for path in existing] == [name] and existing[0].read_text(encoding="utf-8") == forward:
-            return
-        raise InputError(f"migrations folder already holds {len(existing)} migration(s)", file=str(migrations_dir),
-                         fix="point --migrations at an empty folder")
+def _add_migration(schema_sql: str, migrations_dir: Path, output: Output, *, allow_destructive: bool,
+                   renames: dict[str, str] | None) -> None:
+    """Plan the next migration from the migrations folder to ``schema_sql`` and record it in dmodel.sum."""
+    from dmodel import ledger
+    from dmodel.plan import next_migration_number, plan_migration
+
+    migration_plan = plan_migration(schema_sql, migrations_dir, renames=renames, allow_destructive=allow_destructive)
+    output.warnings += migration_plan.warnings
+    output.warnings += [f"refused {operation.code} {operation.reason}. {operation.proposal}"
+                        for operation in migration_plan.refused]
+    if not migration_plan.operations:
+        return
+    name = f"{next_migration_number(migrations_dir):04d}_{migration_plan.slug}.sql"
+    forward = migration_plan.forward_sql()
     output.migration = migrations_dir / name
     output.rollback = migrations_dir / "rollback" / name
     output.files[output.migration] = forward
-    output.files[output.rollback] = rollback
+    output.files[output.rollback] = migration_plan.rollback_sql(name)
+    output.files[migrations_dir / ledger.SUM_FILE] = ledger.with_migration(migrations_dir, name, forward)
 
 
 def initial_migration(model: Model) -> tuple[str, str]:

@@ -668,32 +668,35 @@ def iter_references(schema: Schema) -> Iterator[tuple[str, str, ForeignKey]]:
 
 
 def dependency_order(names: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[str]:
-    """Order names so that each parent comes before its children; cycles are broken by name.
+    """Order names so that each parent comes before its children, otherwise keeping the given order.
 
-    ``edges`` are (child, parent) pairs; self references and names outside ``names`` are ignored.
+    ``edges`` are (child, parent) pairs; self references and names outside
+    ``names`` are ignored, and a cycle is broken at its earliest name.
     """
-    remaining = set(names)
-    parents: dict[str, set[str]] = {name: set() for name in remaining}
-    children: dict[str, set[str]] = {name: set() for name in remaining}
+    ordered_input = list(dict.fromkeys(names))
+    position = {name: index for index, name in enumerate(ordered_input)}
+    parents: dict[str, set[str]] = {name: set() for name in ordered_input}
+    children: dict[str, set[str]] = {name: set() for name in ordered_input}
     for child, parent in edges:
         if child in parents and parent in parents and child != parent:
             parents[child].add(parent)
             children[parent].add(child)
-    waiting = {name: len(parents[name]) for name in remaining}
-    ready = [name for name in remaining if not waiting[name]]
+    waiting = {name: len(parents[name]) for name in ordered_input}
+    ready = [(position[name], name) for name in ordered_input if not waiting[name]]
     heapq.heapify(ready)
+    remaining = set(ordered_input)
     ordered: list[str] = []
     while remaining:
-        if not ready:
-            name = min(remaining)
-        else:
-            name = heapq.heappop(ready)
+        if ready:
+            _, name = heapq.heappop(ready)
             if name not in remaining:
                 continue
+        else:
+            name = min(remaining, key=position.__getitem__)
         ordered.append(name)
         remaining.discard(name)
-        for child in sorted(children[name]):
+        for child in children[name]:
             waiting[child] -= 1
             if waiting[child] == 0 and child in remaining:
-                heapq.heappush(ready, child)
+                heapq.heappush(ready, (position[child], child))
     return ordered

@@ -119,8 +119,8 @@ def rebuild_statements(group: set[str], before: Schema, after: Schema,
     """
     fills = fills or {}
     result = RebuildSql()
-    copy_order = dependency_order(group, _parents(after, group))
-    drop_order = list(reversed(dependency_order(group, _parents(before, group))))
+    copy_order = dependency_order(sorted(group), _parents(after, group))
+    drop_order = list(reversed(dependency_order(sorted(group), _parents(before, group))))
 
     for trigger in before.triggers.values():
         if trigger.table.lower() in group:

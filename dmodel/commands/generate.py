@@ -24,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write nothing; exit 1 when any output file would change")
     parser.add_argument("--no-mask", action="store_true",
                         help="put personal data into seed.sql unmasked (masked by default)")
+    parser.add_argument("--allow-destructive", action="store_true",
+                        help="let the migration drop tables and columns, narrow types and add NOT NULL to "
+                             "columns that may hold NULLs (refused by default, with expand/contract steps)")
+    parser.add_argument("--hints", type=Path, metavar="HINTS.json",
+                        help="hints file whose 'rename' entries turn a dropped and an added name into a rename")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (paths, counts, warnings) on stdout")
     parser.set_defaults(func=run)
@@ -54,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from dmodel.generate import changed_files, generate, write_files
 
     model = load_model(args.model)
-    output = generate(model, args.out, args.migrations, mask=not args.no_mask)
+    from dmodel.commands.design import load_hints
+
+    renames = load_hints(args.hints).rename
+    output = generate(model, args.out, args.migrations, mask=not args.no_mask,
+                      allow_destructive=args.allow_destructive, renames=renames)
     changed = changed_files(output.files)
     summary = {
         "ok": True,
@@ -76,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"would change: {path}", file=sys.stderr)
         return 1 if changed else 0
     write_files(output.files)
+    for warning in output.warnings:
+        if warning.startswith("refused "):
+            print(warning, file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
     print(f"wrote {len(output.files)} files to {args.out}"
