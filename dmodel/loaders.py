@@ -25,7 +25,7 @@ import pydantic
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from dmodel import discovery as discovery_module
@@ -176,10 +176,11 @@ class _Loader:
         self._add_dataset(Path(path).stem, Path(path).name, path, records, origin=_origin(kind))
 
     def _add_dataset(self, name: str, source: str, file: str, records: list[dict[str, Any]], *,
-                     origin: str, entity: str | None = None, notes: list[str] | None = None) -> None:
+                     origin: str, entity: str | None = None, notes: list[str] | None = None,
+                     place: str | None = None) -> None:
         if not records:
-            raise InputError("dataset has no records", file=file,
-                             fix="add at least one record, or remove the file from the input")
+            raise InputError("dataset has no records", file=file, place=place,
+                             fix="add at least one record, or remove the dataset from the input")
         dataset = LoadedDataset(name=unique_name(name, self.names), source=source, file=file, records=records,
                                 entity=entity, origin=origin, notes=list(notes or []))
         if dataset.name != name:
@@ -198,7 +199,7 @@ class _Loader:
             if dataset.records is not None:
                 records = _check_records(path, dataset.records, f"{place}.records")
                 self._add_dataset(dataset.name or default_name, dataset.source or Path(path).name, path,
-                                  records, origin="json", entity=dataset.entity)
+                                  records, origin="json", entity=dataset.entity, place=f"{place}.records")
             elif dataset.path is not None:
                 self._add_dataset_file(path, base, dataset, place, default_name)
             else:
@@ -589,6 +590,7 @@ def _parse_sql_dump(path: str, text: str, dialect: str | None) -> _SqlDump:
     """Parse a SQL dump with ``dialect``, or with the first dialect in SQL_DIALECTS that parses it all."""
     text, copied = _extract_copy_blocks(path, text)
     text = _BATCH_SEPARATOR.sub(";", text)
+    text = _REPLACE_INTO.sub(r"\1INSERT\2", text)
     candidates = [dialect] if dialect else _dialect_order(text)
     failures: list[tuple[tuple[int, int], str, str]] = []
     for name in candidates:
@@ -666,6 +668,8 @@ def _offset(text: str, line: int, column: int) -> int:
 
 # SQL Server's batch separator: a line holding only GO ends the statement before it.
 _BATCH_SEPARATOR = re.compile(r"^[ \t]*GO[ \t]*;?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+# MySQL's REPLACE INTO inserts rows like INSERT INTO; sqlglot reads it only as an opaque command.
+_REPLACE_INTO = re.compile(r"^(\s*)REPLACE(\s+INTO\b)", re.IGNORECASE | re.MULTILINE)
 _COPY_START = re.compile(r"^COPY\s+(?P<table>\S+)\s*\((?P<columns>[^)]*)\)\s+FROM\s+stdin\s*;\s*$", re.IGNORECASE)
 _COPY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "\\": "\\"}
 
@@ -744,8 +748,11 @@ def _apply_create_table(dump: _SqlDump, statement: exp.Create) -> None:
     for item in schema.expressions:
         if isinstance(item, exp.ColumnDef):
             _apply_column(table, item)
+        elif isinstance(item, exp.Identifier):
+            # SQLite allows a column without a type: CREATE TABLE t(a, b).
+            table.columns[item.name] = DeclaredField(name=item.name)
     for item in schema.expressions:
-        if isinstance(item, exp.ColumnDef):
+        if isinstance(item, (exp.ColumnDef, exp.Identifier)):
             continue
         for constraint in item.find_all(exp.PrimaryKey, exp.ForeignKey, exp.UniqueColumnConstraint):
             _apply_table_constraint(table, constraint)
@@ -869,8 +876,16 @@ def _literal_value(node: exp.Expression) -> Any:
         return None
     if isinstance(node, exp.Boolean):
         return bool(node.this)
-    if isinstance(node, exp.National):
+    if isinstance(node, (exp.National, exp.RawString, exp.ByteString)):
         return node.this
+    if isinstance(node, exp.HexString):
+        digits = node.this if len(node.this) % 2 == 0 else "0" + node.this
+        return bytes.fromhex(digits)
+    if isinstance(node, exp.Introducer):
+        text = _literal_value(node.expression)
+        binary = node.this.name.lower() == "_binary" if isinstance(node.this, exp.Expression) else str(
+            node.this).lower() == "_binary"
+        return text.encode("utf-8") if binary and isinstance(text, str) else text
     if isinstance(node, exp.Literal):
         if node.is_string:
             return node.this
@@ -881,7 +896,7 @@ def _literal_value(node: exp.Expression) -> Any:
         return _literal_value(node.this)
     if isinstance(node, exp.Paren):
         return _literal_value(node.this)
-    return node.sql()
+    return node.sql(unsupported_level=ErrorLevel.IGNORE)
 
 
 def _number(text: str) -> int | float:

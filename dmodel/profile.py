@@ -50,7 +50,7 @@ CURRENCY_CODES = frozenset({"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "JP
                             "PLN", "CZK", "INR", "BRL", "MXN", "ZAR", "SGD", "HKD"})
 # Logical types whose values have a fixed shape; NaN-like strings in them are missing values.
 SHAPED_TYPES = frozenset({"integer", "decimal", "money", "real", "boolean", "date", "datetime", "uuid", "email",
-                          "url", "phone", "json"})
+                          "url", "phone", "json", "blob"})
 _SQLITE_TYPES: dict[str, SqliteType] = {
     "integer": "INTEGER", "money": "INTEGER", "boolean": "INTEGER", "real": "REAL", "decimal": "REAL",
     "blob": "BLOB",
@@ -95,6 +95,8 @@ class ColumnProfile:
 def _json_ready(value: Any) -> Any:
     if isinstance(value, (dict, list, str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
     return str(value)
 
 
@@ -156,6 +158,8 @@ def _classify(value: Any) -> _Value:
         return _Value("number", number=value, decimals=_decimals(value))
     if isinstance(value, (dict, list)):
         return _Value("json")
+    if isinstance(value, (bytes, bytearray)):
+        return _Value("blob")
     if isinstance(value, datetime):
         return _Value("datetime", moment=value)
     if isinstance(value, date):
@@ -405,7 +409,7 @@ def profile_values(name: str, values: Sequence[Any], logical_type: LogicalType |
     if tokens:
         profile.notes.append(f"{tokens} NaN-like {'string' if tokens == 1 else 'strings'} read as missing")
 
-    stored = [convert_value(value, profile) for value, _ in present_values]
+    stored = [_convert(value, item, profile) for value, item in present_values]
     distinct = set(stored)
     profile.distinct_count = len(distinct)
     profile.unique = len(stored) >= 2 and len(distinct) == len(stored)
@@ -583,7 +587,7 @@ def _fraction_digits(moments: list[datetime]) -> int:
 
 
 def _decide_shaped(column: _Name, typed: list[tuple[Any, _Value]], present: set[str]) -> _Decision | None:
-    for kind in ("uuid", "email", "url", "json"):
+    for kind in ("uuid", "email", "url", "json", "blob"):
         if present == {kind}:
             return _Decision(kind)
     if "phone" in present and present <= {"phone", "integer", "code"}:
@@ -622,12 +626,17 @@ def convert_value(value: Any, profile: ColumnProfile) -> Any:
     """
     if _is_missing(value):
         return None
+    return _convert(value, None, profile)
+
+
+def _convert(value: Any, item: _Value | None, profile: ColumnProfile) -> Any:
+    """Convert a value that is not missing; ``item`` is its classification when the caller has it."""
     logical = profile.logical_type
     if logical in SHAPED_TYPES and isinstance(value, str) and value.strip().lower() in NAN_TOKENS:
         return None
     if profile.sqlite_type == "TEXT" and logical not in ("date", "datetime", "json"):
         return _as_text(value)
-    item = _classify(value)
+    item = item or _classify(value)
     try:
         converted = _CONVERTERS[logical](value, item, profile)
     except (ValueError, TypeError, InvalidOperation, KeyError):
@@ -644,6 +653,8 @@ def _as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
     if isinstance(value, float):
         return repr(value)
     return str(value)

@@ -301,6 +301,27 @@ def test_composite_keys_and_tsql(tmp_path):
     assert loaded.datasets[0].records[0]["grade"] == "A"
 
 
+@pytest.mark.parametrize("format_name, sql, records", [
+    ("mysql", "CREATE TABLE `t` (`id` int, `s` text, `b` blob);\n"
+              "INSERT INTO `t` VALUES (1,'it\\'s',_binary 'ab'),(2,NULL,0x41);\nREPLACE INTO `t` VALUES (3,'r',NULL);\n",
+     [{"id": 1, "s": "it's", "b": b"ab"}, {"id": 2, "s": None, "b": b"A"}, {"id": 3, "s": "r", "b": None}]),
+    ("sqlite", "CREATE TABLE t(a, b INTEGER, PRIMARY KEY(a)) WITHOUT ROWID;\n"
+               "INSERT INTO t VALUES('k', -5), ('m', +3), (X'0102', 1.5e3);\n",
+     [{"a": "k", "b": -5}, {"a": "m", "b": 3}, {"a": b"\x01\x02", "b": 1500.0}]),
+    ("postgres", "CREATE TABLE public.t (s text, flag boolean, d date);\n"
+                 "INSERT INTO public.t VALUES (E'line\\nnext', true, '2020-01-01'::date), ($$dollar$$, false, NULL);\n",
+     [{"s": "line\nnext", "flag": True, "d": "2020-01-01"}, {"s": "dollar", "flag": False, "d": None}]),
+])
+def test_sql_literal_values(tmp_path, format_name, sql, records):
+    loaded = load_one(write(tmp_path, "dump.sql", sql), format=format_name)
+    assert loaded.datasets[0].records == records
+
+
+def test_sqlite_column_without_type(tmp_path):
+    loaded = load_one(write(tmp_path, "dump.sql", "CREATE TABLE t(a, b INTEGER, PRIMARY KEY(a));\n"))
+    assert entity_fields(loaded, "t") == {"a": (None, True, True), "b": ("integer", False, False)}
+
+
 # --- the real files --------------------------------------------------------------------------------------
 
 def real_file(*parts: str) -> Path:
@@ -410,6 +431,13 @@ def test_discovery_dataset_path_missing(tmp_path):
 def test_discovery_dataset_without_records_or_path(tmp_path):
     path = write(tmp_path, "discovery.json", json.dumps({"datasets": [{"name": "x"}]}))
     assert input_error([str(path)]).place == "$.datasets[0]"
+
+
+def test_discovery_inline_records_empty(tmp_path):
+    path = write(tmp_path, "discovery.json", json.dumps({"datasets": [{"name": "deals", "records": []}]}))
+    error = input_error([str(path)])
+    assert error.place == "$.datasets[0].records"
+    assert "no records" in error.message
 
 
 def test_discovery_inline_record_not_object(tmp_path):

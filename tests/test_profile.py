@@ -246,6 +246,14 @@ def test_shaped_text_types(name, values, logical_type):
     assert profile.sqlite_type == "TEXT"
 
 
+def test_bytes_are_blob():
+    profile, converted = stored("thumbnail", [b"\x01\x02", None, "N/A"])
+    assert profile.logical_type == "blob"
+    assert profile.sqlite_type == "BLOB"
+    assert converted == [b"\x01\x02", None, None]
+    assert profile.to_dict()["examples"] == ["0102"]
+
+
 def test_json_values_stored_as_json_text():
     profile, converted = stored("settings", [{"theme": "dark", "size": 2}, [1, "a"]])
     assert converted == ['{"theme":"dark","size":2}', '[1,"a"]']
@@ -517,13 +525,14 @@ _SAMPLE_STRINGS = ["", " ", "0", "1", "02134", "12.50", "$3.00", "€1.234,56", 
         strategies.booleans(),
         strategies.integers(min_value=-(2 ** 64), max_value=2 ** 64),
         strategies.floats(allow_infinity=False),
+        strategies.binary(max_size=3),
         strategies.text(max_size=8),
         strategies.dictionaries(strategies.text(max_size=3), strategies.integers(), max_size=2),
     ), max_size=30),
 )
 def test_every_profiled_value_converts(name, values):
     profile = profile_values(name, values)
-    python_types = {"INTEGER": int, "REAL": float, "TEXT": str}[profile.sqlite_type]
+    python_types = {"INTEGER": int, "REAL": float, "TEXT": str, "BLOB": bytes}[profile.sqlite_type]
     for value in values:
         converted = convert_value(value, profile)
         assert converted is None or type(converted) is python_types
