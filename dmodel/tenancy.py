@@ -293,7 +293,8 @@ def _decide(result: Recommendation) -> None:
         return
     if required:
         result.mode = required.pop()
-        result.summary = f"{result.mode} is required by the facts marked required"
+        deciding = [factor.code for factor in result.factors if factor.required]
+        result.summary = f"{result.mode} is required ({', '.join(deciding)})"
         return
     weights = result.weights()
     if weights[DATABASE_PER_TENANT] > weights[ROW_LEVEL]:
