@@ -718,3 +718,43 @@ def test_command_zero_account_limit_exit_2(tmp_path, capsys):
     discovery = write_discovery(tmp_path, {"tenants": 4})
     assert main(["tenancy", discovery, "--assume-databases-per-account", "0"]) == 2
     assert "must be 1 or more" in capsys.readouterr().err
+
+
+def test_text_keys_led_by_tenant():
+    parent = Entity(name="accounts", columns=[text("id", False, logical_type="uuid"), text("name")],
+                    primary_key=["id"])
+    child = Entity(name="notes", columns=[text("id", False, logical_type="uuid"), text("account_id", False)],
+                   primary_key=["id"], without_rowid=True, foreign_keys=[
+        ForeignKey(columns=["account_id"], ref_table="accounts", ref_columns=["id"], on_delete="CASCADE")])
+    model = row_level(Model(name="text_ids", entities=[parent, child]))
+    assert model.entity("accounts").primary_key == ["tenant_id", "id"]
+    assert model.entity("accounts").unique_constraints == []
+    connection = connect(":memory:")
+    apply_sql(connection, render_schema(model))
+    connection.executescript(
+        "INSERT INTO tenants (id, slug, name) VALUES (1, 'a', 'A'), (2, 'b', 'B');"
+        "INSERT INTO accounts (id, tenant_id) VALUES ('x', 1), ('x', 2);"
+        "INSERT INTO notes (id, tenant_id, account_id) VALUES ('n1', 2, 'x');")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):
+        connection.execute("INSERT INTO notes (id, tenant_id, account_id) VALUES ('n2', 1, 'y')")
+    connection.execute("DELETE FROM accounts WHERE tenant_id = 2 AND id = 'x'")
+    assert connection.execute("SELECT count(*) FROM notes").fetchone() == (0,)
+    for table in ("accounts", "notes"):
+        for index in connection.execute(f"PRAGMA index_list({table})").fetchall():
+            assert connection.execute(f'PRAGMA index_info("{index[1]}")').fetchone()[2] == "tenant_id"
+
+
+def test_partial_index_keeps_filter():
+    model = crm_model()
+    model.entity("deals").indexes.append(Index(name="idx_deals__close_date", columns=["close_date"],
+                                               where="close_date IS NOT NULL"))
+    index = next(index for index in row_level(model).entity("deals").indexes if index.where)
+    assert index.columns == ["tenant_id", "close_date"]
+    assert index.where == "close_date IS NOT NULL"
+
+
+def test_command_unknown_global_table_exit_2(tmp_path, capsys):
+    discovery = write_discovery(tmp_path, {"tenants": 4})
+    model_path = write_model(tmp_path, crm_model())
+    assert main(["tenancy", discovery, model_path, "--apply", "row-level", "--global", "stage"]) == 2
+    assert "--global names table stage" in capsys.readouterr().err
