@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "standard",
     "tenancy",
     "audit",
+    "map",
     "drift",
 ]
 
