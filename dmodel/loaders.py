@@ -550,12 +550,14 @@ class _SqlTable:
     primary_key: list[str] = field(default_factory=list)
     relationships: list[DeclaredRelationship] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    array_columns: set[str] = field(default_factory=set)
 
 
 @dataclass
 class _SqlDump:
     dialect: str
     tables: dict[str, _SqlTable] = field(default_factory=dict)
+    enum_types: dict[str, list[str]] = field(default_factory=dict)
 
     def table(self, name: str) -> _SqlTable:
         key = name.lower()
@@ -727,12 +729,16 @@ def _apply_statement(path: str, dump: _SqlDump, statement: exp.Expression | None
 
     Other statements (transaction control, PRAGMA, SET, sequences, views) are skipped.
     """
-    if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema) \
-            and (statement.args.get("kind") or "").upper() == "TABLE":
+    kind = (statement.args.get("kind") or "").upper() if isinstance(statement, (exp.Create, exp.Alter)) else ""
+    if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema) and kind == "TABLE":
         _apply_create_table(dump, statement)
-    elif isinstance(statement, exp.Create) and (statement.args.get("kind") or "").upper() == "INDEX":
+    elif isinstance(statement, exp.Create) and kind == "TYPE":
+        enum = statement.expression
+        if isinstance(enum, exp.DataType) and enum.this == exp.DataType.Type.ENUM:
+            dump.enum_types[statement.this.name.lower()] = [value.name for value in enum.expressions]
+    elif isinstance(statement, exp.Create) and kind == "INDEX":
         _apply_create_index(dump, statement)
-    elif isinstance(statement, exp.Alter) and (statement.args.get("kind") or "").upper() == "TABLE":
+    elif isinstance(statement, exp.Alter) and kind == "TABLE":
         table = dump.table(statement.this.name)
         for action in statement.args.get("actions") or []:
             for constraint in action.find_all(exp.PrimaryKey, exp.ForeignKey, exp.UniqueColumnConstraint):
@@ -747,7 +753,7 @@ def _apply_create_table(dump: _SqlDump, statement: exp.Create) -> None:
     table.declared = True
     for item in schema.expressions:
         if isinstance(item, exp.ColumnDef):
-            _apply_column(table, item)
+            _apply_column(dump, table, item)
         elif isinstance(item, exp.Identifier):
             # SQLite allows a column without a type: CREATE TABLE t(a, b).
             table.columns[item.name] = DeclaredField(name=item.name)
@@ -758,12 +764,21 @@ def _apply_create_table(dump: _SqlDump, statement: exp.Create) -> None:
             _apply_table_constraint(table, constraint)
 
 
-def _apply_column(table: _SqlTable, column: exp.ColumnDef) -> None:
+def _apply_column(dump: _SqlDump, table: _SqlTable, column: exp.ColumnDef) -> None:
     name = column.name
     kind = column.args.get("kind")
     declared = DeclaredField(name=name, type=sql_logical_type(kind) if kind is not None else None)
     if kind is not None and kind.this == exp.DataType.Type.ENUM:
         declared.examples = [value.name for value in kind.expressions]
+    elif kind is not None and kind.this == exp.DataType.Type.USERDEFINED:
+        type_name = kind.args.get("kind")
+        enum_values = dump.enum_types.get(type_name.name.lower()) if type_name is not None else None
+        if enum_values is not None:
+            declared.type = "enum"
+            declared.examples = list(enum_values)
+    elif kind is not None and kind.this == exp.DataType.Type.ARRAY and not any(
+            isinstance(item, exp.DataType) and item.this == exp.DataType.Type.ARRAY for item in kind.expressions):
+        table.array_columns.add(name)
     table.columns[name] = declared
     for constraint in column.args.get("constraints") or []:
         kind_of_constraint = constraint.args.get("kind")
@@ -867,7 +882,50 @@ def _add_rows(path: str, dump: _SqlDump, table_name: str, columns: list[str], ro
         if len(row) != len(columns):
             raise InputError(f"row has {len(row)} values for {len(columns)} columns of {table_name!r}",
                              file=path, place=place, fix="give one value per column")
-        table.rows.append(dict(zip(columns, row)))
+        record = dict(zip(columns, row))
+        for name in table.array_columns.intersection(record):
+            if isinstance(record[name], str):
+                parsed = _parse_array_text(record[name])
+                record[name] = record[name] if parsed is None else parsed
+        table.rows.append(record)
+
+
+def _parse_array_text(text: str) -> list[str | None] | None:
+    """Parse a one-dimensional PostgreSQL array in text form (``{a,"b c",NULL}``); None when it is not one.
+
+    Elements stay strings (the profiler types them), and ``NULL`` becomes None.
+    """
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    body = text[1:-1]
+    items: list[str | None] = []
+    position = 0
+    while body:
+        if body[position:position + 1] == '"':
+            end = position + 1
+            characters = []
+            while end < len(body) and body[end] != '"':
+                if body[end] == "\\" and end + 1 < len(body):
+                    end += 1
+                characters.append(body[end])
+                end += 1
+            if end >= len(body):
+                return None
+            items.append("".join(characters))
+            end += 1
+        else:
+            end = body.find(",", position)
+            end = len(body) if end == -1 else end
+            element = body[position:end].strip()
+            if element.startswith("{") or '"' in element:
+                return None
+            items.append(None if element.upper() == "NULL" else element)
+        if end >= len(body):
+            break
+        if body[end] != ",":
+            return None
+        position = end + 1
+    return items
 
 
 def _literal_value(node: exp.Expression) -> Any:
@@ -894,6 +952,8 @@ def _literal_value(node: exp.Expression) -> Any:
         return -_number(node.this.this)
     if isinstance(node, exp.Cast):
         return _literal_value(node.this)
+    if isinstance(node, exp.Array):
+        return [_literal_value(item) for item in node.expressions]
     if isinstance(node, exp.Paren):
         return _literal_value(node.this)
     return node.sql(unsupported_level=ErrorLevel.IGNORE)

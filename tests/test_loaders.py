@@ -13,7 +13,7 @@ from hypothesis import given, strategies
 from hypothesis import settings as hypothesis_settings
 
 from dmodel.errors import InputError
-from dmodel.loaders import LoadedInput, load_inputs
+from dmodel.loaders import LoadedInput, _parse_array_text, load_inputs
 
 DATA = Path(__file__).resolve().parent / "data" / "loaders"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -259,6 +259,38 @@ def test_mysql_dump_backticks_and_auto_increment():
     assert products.records[2] == {"id": 3, "category_id": None, "sku": "XX-0003", "status": "retired",
                                    "in_stock": 1, "price": 100.0, "weight_kg": 2.25,
                                    "created": "2026-01-04 11:45:00"}
+
+
+def test_postgres_enum_types_and_arrays():
+    loaded = load_one(DATA / "postgres_types.sql")
+    assert [entity.name for entity in loaded.discovery.entities] == ["people"]
+    mood = next(field for field in loaded.discovery.entities[0].fields if field.name == "current_mood")
+    assert (mood.type, mood.examples) == ("enum", ["sad", "ok", "happy"])
+    assert entity_fields(loaded, "people")["email"] == ("text", True, True)
+    records = loaded.datasets[0].records
+    assert [record["tags"] for record in records] == [["a", "b"], []]
+    assert records[1]["current_mood"] is None
+
+
+@pytest.mark.parametrize("text, items", [
+    ("{}", []),
+    ("{a,b}", ["a", "b"]),
+    ('{"c d","e\\"f",NULL}', ["c d", 'e"f', None]),
+    ("{{1,2},{3,4}}", None),
+    ('{a,"b}', None),
+])
+def test_array_text_parsing(text, items):
+    assert _parse_array_text(text) == items
+
+
+def test_mysql_dump_with_generated_columns():
+    loaded = load_one(DATA / "mysql_features.sql")
+    fields = entity_fields(loaded, "posts")
+    assert list(fields) == ["id", "title", "body", "author_id", "updated_at", "slug", "price"]
+    assert fields["updated_at"] == ("datetime", True, False)
+    relationship = loaded.discovery.entities[0].relationships[0]
+    assert (relationship.target, relationship.field, relationship.on_delete) == ("users", "author_id", "CASCADE")
+    assert loaded.datasets[0].records[0]["body"] == "Body with 'quotes' and \\ backslash"
 
 
 @pytest.mark.parametrize("format_name", ["postgres", "sql", None])
