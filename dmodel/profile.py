@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from dmodel.conventions import snake_case
+from dmodel.mask import mask_value
 from dmodel.model import LogicalType, PiiClass, SqliteType
 
 # D1's JavaScript API turns integers into doubles, which are exact only up to 2^53.
@@ -85,10 +86,17 @@ class ColumnProfile:
         return self.count - self.null_count
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the profile as JSON-ready data for the report; examples of a secret column are redacted."""
+        """Return the profile as JSON-ready data for the report.
+
+        Examples of a column suspected to hold personal data are masked the
+        way seed rows are, and a secret's examples are redacted, so that the
+        report can be committed.
+        """
         data = asdict(self)
-        data["examples"] = ["<redacted>" for _ in self.examples] if self.pii == "secret" else [
-            _json_ready(example) for example in self.examples]
+        examples = [_json_ready(example) for example in self.examples]
+        if self.pii:
+            examples = [mask_value("profile", self.name, self.pii, example, nullable=False) for example in examples]
+        data["examples"] = examples
         return data
 
 

@@ -358,7 +358,16 @@ def test_to_dict_is_json_ready():
 def test_to_dict_redacts_secret_examples():
     profile = profile_values("api_key", ["sk-live-123", "sk-live-456"])
     assert profile.pii == "secret"
-    assert profile.to_dict()["examples"] == ["<redacted>", "<redacted>"]
+    assert profile.to_dict()["examples"] == ["[redacted]", "[redacted]"]
+
+
+def test_to_dict_masks_personal_examples():
+    profile = profile_values("email", ["ada@example.com", "grace@example.com"])
+    examples = profile.to_dict()["examples"]
+    assert len(examples) == 2
+    assert all(example.endswith("@example.invalid") for example in examples)
+    assert "ada" not in json.dumps(examples)
+    assert profile.examples == ["ada@example.com", "grace@example.com"]
 
 
 # --- forced types ---------------------------------------------------------------------------------------
