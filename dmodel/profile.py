@@ -120,6 +120,10 @@ _MONEY = re.compile(
 _ISO_DATE = re.compile(r"(\d{4})[-/.](\d{2})[-/.](\d{2})\Z")
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _DMY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\Z")
+_DAY_MONTH_NAME = re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})\Z")
+_MONTH_NAME_DAY = re.compile(r"([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})\Z")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+\Z")
 _URL = re.compile(r"(?:(?:https?|ftp)://[^\s/?#]+|www\.[^\s/?#]+\.[^\s/?#]+)\S*\Z", re.IGNORECASE)
@@ -273,7 +277,28 @@ def _classify_moment(text: str) -> _Value | None:
     if match:
         return _Value("dmy", parts=(int(match[1]), int(match[3]), int(match[4])), separator=match[2],
                       has_time=match[5] is not None)
-    return None
+    return _classify_named_month(text)
+
+
+def _classify_named_month(text: str) -> _Value | None:
+    """Read ``14 Mar 2026``, ``14-March-2026``, ``Mar 14, 2026`` or ``March 14 2026`` (English month names)."""
+    match = _DAY_MONTH_NAME.match(text)
+    if match:
+        day, word, year = match[1], match[2], match[3]
+    else:
+        match = _MONTH_NAME_DAY.match(text)
+        if not match:
+            return None
+        word, day, year = match[1], match[2], match[3]
+    word = word.lower()
+    month = next((number for number, name in enumerate(_MONTHS, start=1)
+                  if word == name or word == name[:3] or (name == "september" and word == "sept")), None)
+    if month is None:
+        return None
+    try:
+        return _Value("date", moment=date(int(year), month, int(day)))
+    except ValueError:
+        return None
 
 
 def _classify_shaped_text(text: str) -> _Value | None:

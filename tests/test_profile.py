@@ -208,6 +208,17 @@ def test_day_month_order_decided_over_column(values, order, ambiguous, expected)
     assert converted == expected
 
 
+@pytest.mark.parametrize("value", ["14 Mar 2026", "14-March-2026", "Mar 14, 2026", "March 14 2026", "14 Sept 2026"])
+def test_month_name_dates(value):
+    profile, converted = stored("signed_on", [value])
+    assert profile.logical_type == "date"
+    assert converted == ["2026-09-14" if "Sept" in value else "2026-03-14"]
+
+
+def test_unknown_month_word_is_text():
+    assert profile_values("signed_on", ["14 Foo 2026"]).logical_type == "text"
+
+
 def test_late_day_first_value_decides_order():
     values = ["01/02/2026"] * 500 + ["25/12/2026"]
     profile, converted = stored("signed_on", values)
@@ -522,7 +533,7 @@ def test_real_cumulusci_varchar_columns_typed():
 _SAMPLE_STRINGS = ["", " ", "0", "1", "02134", "12.50", "$3.00", "€1.234,56", "1,250", "N/A", "null", "Null",
                    "yes", "N", "2026-03-14", "14/03/2026", "03/14/2026", "2026-02-03T10:15:00+01:00",
                    "ada@example.com", "https://example.com", "+1 555 010 9999", '{"a": 1}', "[1",
-                   "0b6d8f3e-9a4c-4c8e-b2a7-3f1e2d4c5b6a", "1e5", "-", "(5.00)", "9007199254740993", "text"]
+                   "0b6d8f3e-9a4c-4c8e-b2a7-3f1e2d4c5b6a", "1e5", "-", "(5.00)", "9007199254740993", "text", "14 Mar 2026", "Mar 14, 2026"]
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
