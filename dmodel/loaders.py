@@ -394,7 +394,10 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _field_count(sample: str, delimiter: str, truncated: bool) -> int:
-    """Return the field count every row of ``sample`` has with ``delimiter``, or 0 when rows differ or quoting breaks."""
+    """Return the field count that every row of ``sample`` has with ``delimiter``.
+
+    Returns 0 when rows differ or the quoting is invalid.
+    """
     try:
         rows = [row for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=True) if row]
     except csv.Error:
@@ -782,7 +785,8 @@ def _apply_column(dump: _SqlDump, table: _SqlTable, column: exp.ColumnDef) -> No
     table.columns[name] = declared
     for constraint in column.args.get("constraints") or []:
         kind_of_constraint = constraint.args.get("kind")
-        if isinstance(kind_of_constraint, exp.NotNullColumnConstraint) and not kind_of_constraint.args.get("allow_null"):
+        not_null = isinstance(kind_of_constraint, exp.NotNullColumnConstraint)
+        if not_null and not kind_of_constraint.args.get("allow_null"):
             declared.required = True
         elif isinstance(kind_of_constraint, exp.PrimaryKeyColumnConstraint):
             declared.required = True

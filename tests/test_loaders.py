@@ -335,7 +335,8 @@ def test_composite_keys_and_tsql(tmp_path):
 
 @pytest.mark.parametrize("format_name, sql, records", [
     ("mysql", "CREATE TABLE `t` (`id` int, `s` text, `b` blob);\n"
-              "INSERT INTO `t` VALUES (1,'it\\'s',_binary 'ab'),(2,NULL,0x41);\nREPLACE INTO `t` VALUES (3,'r',NULL);\n",
+              "INSERT INTO `t` VALUES (1,'it\\'s',_binary 'ab'),(2,NULL,0x41);\n"
+              "REPLACE INTO `t` VALUES (3,'r',NULL);\n",
      [{"id": 1, "s": "it's", "b": b"ab"}, {"id": 2, "s": None, "b": b"A"}, {"id": 3, "s": "r", "b": None}]),
     ("sqlite", "CREATE TABLE t(a, b INTEGER, PRIMARY KEY(a)) WITHOUT ROWID;\n"
                "INSERT INTO t VALUES('k', -5), ('m', +3), (X'0102', 1.5e3);\n",

@@ -533,7 +533,8 @@ def test_real_cumulusci_varchar_columns_typed():
 _SAMPLE_STRINGS = ["", " ", "0", "1", "02134", "12.50", "$3.00", "€1.234,56", "1,250", "N/A", "null", "Null",
                    "yes", "N", "2026-03-14", "14/03/2026", "03/14/2026", "2026-02-03T10:15:00+01:00",
                    "ada@example.com", "https://example.com", "+1 555 010 9999", '{"a": 1}', "[1",
-                   "0b6d8f3e-9a4c-4c8e-b2a7-3f1e2d4c5b6a", "1e5", "-", "(5.00)", "9007199254740993", "text", "14 Mar 2026", "Mar 14, 2026"]
+                   "0b6d8f3e-9a4c-4c8e-b2a7-3f1e2d4c5b6a", "1e5", "-", "(5.00)", "9007199254740993", "text",
+                   "14 Mar 2026", "Mar 14, 2026"]
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
