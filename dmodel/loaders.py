@@ -360,6 +360,7 @@ def _parse_ndjson(path: str, text: str) -> list[dict[str, Any]]:
 # --- CSV -------------------------------------------------------------------------------------------------
 
 _SNIFF_DELIMITERS = ",;\t|"
+_EXCEL_SEPARATOR = re.compile(r"sep=(.)\r?\n")
 _SNIFF_SAMPLE = 64 * 1024
 
 
@@ -416,6 +417,11 @@ def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, An
     header is an error, because guessing which value belongs where would
     shift data between columns.
     """
+    # Excel writes "sep=;" as the first line to name the delimiter. It is blanked, not removed, to keep line numbers.
+    hint = _EXCEL_SEPARATOR.match(text)
+    if hint:
+        delimiter = delimiter or hint.group(1)
+        text = text[hint.end(1):]
     delimiter = delimiter or _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
                         strict=False)

@@ -110,6 +110,13 @@ def test_csv_dialects_and_bom(tmp_path, content):
     assert dataset.records == [{"a": "1", "b": "2"}]
 
 
+def test_csv_excel_separator_line(tmp_path):
+    path = write(tmp_path, "rows.csv", "sep=;\na;b\n1,5;2\n3\n")
+    assert input_error([str(path)]).place == "line 4"
+    dataset = load_one(write(tmp_path, "good.csv", "sep=;\r\na;b\r\n1,5;2\r\n")).datasets[0]
+    assert dataset.records == [{"a": "1,5", "b": "2"}]
+
+
 def test_csv_single_column(tmp_path):
     dataset = load_one(write(tmp_path, "names.csv", "name\nAda\nGrace\n")).datasets[0]
     assert dataset.records == [{"name": "Ada"}, {"name": "Grace"}]
