@@ -334,13 +334,13 @@ _MONEY_WORDS = frozenset({"price", "prices", "amount", "amounts", "amt", "total"
                           "balance", "revenue", "fee", "fees", "payment", "paid", "spent", "salary", "wage",
                           "tax", "taxes", "discount", "discounts", "refund", "charge", "charges", "budget",
                           "income", "expense", "expenses", "deposit", "credit", "debit", "msrp", "arr", "mrr",
-                          "tip", "shipping"})
+                          "tip"})
 # Words that make a money-like name a quantity instead (total_weight, price_rate, amount_percent).
 _QUANTITY_WORDS = frozenset({"weight", "count", "quantity", "qty", "percent", "percentage", "pct", "rate",
                              "ratio", "score", "number", "grams", "kg", "lbs", "hours", "days", "age", "points",
                              "units"})
 _BOOLEAN_PREFIXES = frozenset({"is", "has", "can", "should", "was", "did", "allow", "allows", "accepts",
-                               "requires", "use", "uses", "enable"})
+                               "requires", "enable"})
 _BOOLEAN_WORDS = frozenset({"flag", "active", "enabled", "disabled", "deleted", "verified", "confirmed",
                             "archived", "visible", "hidden", "required", "test", "taxable", "exempt", "default",
                             "optin", "opted", "subscribed", "included", "locked", "published", "approved"})
@@ -380,7 +380,8 @@ class _Name:
 
     @property
     def boolean_like(self) -> bool:
-        return self.words[0] in _BOOLEAN_PREFIXES or self.has(_BOOLEAN_WORDS)
+        """True for names like ``is_paid``, ``has_children``, ``export_flag`` or ``active``."""
+        return self.words[0] in _BOOLEAN_PREFIXES or self.words[-1] in _BOOLEAN_WORDS
 
     @property
     def phone_like(self) -> bool:

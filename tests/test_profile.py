@@ -147,7 +147,7 @@ def test_booleans_stored_as_zero_one(name, values, expected):
     assert converted == expected
 
 
-@pytest.mark.parametrize("name", ["children", "order_count", "retries"])
+@pytest.mark.parametrize("name", ["children", "order_count", "retries", "test_score", "use_count"])
 def test_zero_one_count_stays_integer(name):
     profile = profile_values(name, ["0", "1", "1", "0"])
     assert profile.logical_type == "integer"
