@@ -552,18 +552,19 @@ def _add_tenant_column(entity: Entity, column: str, table: str) -> None:
 
 def _lead_keys(entity: Entity, column: str) -> None:
     """Make the primary key (unless it is the rowid) and every unique constraint lead with the tenant column."""
-    rowid_alias = (len(entity.primary_key) == 1 and not entity.without_rowid
-                   and entity.column(entity.primary_key[0]).sqlite_type == "INTEGER")
+    designed_key = list(entity.primary_key)
+    rowid_alias = (len(designed_key) == 1 and not entity.without_rowid
+                   and entity.column(designed_key[0]).sqlite_type == "INTEGER")
     if not rowid_alias:
-        for name in entity.primary_key:
+        for name in designed_key:
             entity.column(name).nullable = False
-        entity.primary_key = _led_by(column, entity.primary_key)
+        entity.primary_key = _led_by(column, designed_key)
     groups = [_led_by(column, group) for group in entity.unique_constraints]
     for existing in entity.columns:
-        if existing.unique and [existing.name] != entity.primary_key:
+        if existing.unique and [existing.name] != designed_key:
             existing.unique = False
             groups.append([column, existing.name])
-    entity.unique_constraints = _distinct(groups)
+    entity.unique_constraints = [group for group in _distinct(groups) if group != entity.primary_key]
 
 
 def _scope_foreign_key(entity: Entity, foreign_key: ForeignKey, column: str, warnings: list[Warning]) -> None:

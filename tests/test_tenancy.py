@@ -758,3 +758,18 @@ def test_command_unknown_global_table_exit_2(tmp_path, capsys):
     model_path = write_model(tmp_path, crm_model())
     assert main(["tenancy", discovery, model_path, "--apply", "row-level", "--global", "stage"]) == 2
     assert "--global names table stage" in capsys.readouterr().err
+
+
+def test_command_warns_without_tenancy_section(tmp_path, capsys):
+    path = tmp_path / "discovery.json"
+    path.write_text(json.dumps({"tenancy": {"tenants": 40}}), encoding="utf-8")
+    assert main(["tenancy", str(path), "--json"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert [warning["code"] for warning in output["warnings"]] == ["T313"]
+
+
+def test_unique_text_key_not_repeated():
+    parent = Entity(name="accounts", columns=[text("id", False, unique=True), text("name")], primary_key=["id"])
+    model = row_level(Model(name="text_ids", entities=[parent]))
+    assert model.entity("accounts").primary_key == ["tenant_id", "id"]
+    assert model.entity("accounts").unique_constraints == []

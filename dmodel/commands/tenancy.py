@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmodel.loaders import load_inputs
+    from dmodel.model import Warning
     from dmodel.tenancy import DATABASES_PER_ACCOUNT, recommend
 
     if args.apply and args.model is None:
@@ -71,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
     summary: dict[str, Any] = {"ok": True, "discovery": str(args.discovery), **recommendation.to_dict(),
                                "reasons": recommendation.reasons()}
     warnings = list(recommendation.warnings)
+    if "tenancy" not in loaded.discovery.model_fields_set:
+        warnings.append(Warning(
+            code="T313", subject=str(args.discovery), message="the input has no tenancy section that dmodel read",
+            fix='add "tenancy": {"tenants": N, "data_volume_gb": GB, ...}; a document without entities or '
+                'datasets also needs "format": "dmodel.discovery/v1" to be read as a discovery document'))
     if args.model is not None:
         _apply(args, recommendation, summary, warnings)
     if args.registry_out is not None:
