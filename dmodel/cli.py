@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "tenancy",
     "audit",
     "map",
+    "overlap",
     "drift",
 ]
 
