@@ -360,9 +360,10 @@ def client(api, sleeps):
 
 @pytest.fixture(autouse=True)
 def token_never_shown(caplog, capsys, request):
-    """Fail any test whose logs, stdout, stderr or fake-server log lines contain the token."""
+    """Fail any test whose logs, stdout, stderr, fake-server log lines or files contain the token."""
     caplog.set_level(logging.DEBUG)
     server = request.getfixturevalue("api") if "api" in request.fixturenames else None
+    folder = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
     yield
     captured = capsys.readouterr()
     assert TOKEN not in caplog.text
@@ -370,3 +371,6 @@ def token_never_shown(caplog, capsys, request):
     assert TOKEN not in captured.err
     if server is not None:
         assert not any(TOKEN in line for line in server.log_lines)
+    if folder is not None:
+        written = [path for path in folder.rglob("*") if path.is_file() and TOKEN.encode() in path.read_bytes()]
+        assert written == []
