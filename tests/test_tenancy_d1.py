@@ -64,3 +64,36 @@ def test_d1_indexes_lead_with_tenant_id(d1):
         for index in indexes:
             leading = d1.execute(f"PRAGMA index_info({index['name']})")[0][0]
             assert leading["name"] == "tenant_id", f"{index['name']} on {table}"
+
+
+def test_d1_switch_to_row_level_keeps_rows(tmp_path):
+    from dmodel.cli import main
+    from dmodel.generate import write_files
+
+    output = generate(crm_model(), tmp_path / "out", mask=False)
+    write_files(output.files)
+    migrations = tmp_path / "out" / "migrations"
+    model_path = tmp_path / "model.json"
+    model_path.write_text(crm_model().to_json(), encoding="utf-8")
+    discovery = tmp_path / "discovery.json"
+    discovery.write_text('{"format": "dmodel.discovery/v1", "tenancy": {"tenants": 4}}', encoding="utf-8")
+
+    database = LocalD1(tmp_path / "project")
+    database.add_migration(output.migration.name, output.files[output.migration])
+    database.apply_migrations()
+    database.execute_file(tmp_path / "out" / "seed.sql")
+    counts = "SELECT (SELECT count(*) FROM deals), (SELECT count(*) FROM deal_contacts), (SELECT count(*) FROM contacts)"
+    before = database.query(counts)
+
+    assert main(["tenancy", str(discovery), str(model_path), "--apply", "row-level", "--migrations",
+                 str(migrations), "--write-migration"]) == 0
+    switch = migrations / "0002_row_level_tenancy.sql"
+    database.add_migration(switch.name, switch.read_text(encoding="utf-8"))
+    database.apply_migrations()
+
+    assert database.query(counts) == before
+    assert database.query("SELECT DISTINCT tenant_id FROM deal_contacts") == [(1,)]
+    assert database.execute("PRAGMA foreign_key_check") == [[]]
+    with pytest.raises(WranglerError, match="FOREIGN KEY constraint failed"):
+        database.execute("INSERT INTO tenants (id, slug, name) VALUES (2, 'second', 'Second');"
+                         "INSERT INTO contacts (id, tenant_id, email, company_id) VALUES (9, 2, 'x@y.example', 1);")
