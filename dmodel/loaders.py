@@ -85,13 +85,30 @@ def load_inputs(paths: list[str], format: str | None = None) -> LoadedInput:  # 
     ``format`` overrides the file extension: ``json``, ``ndjson``, ``csv``,
     ``tsv``, ``sql`` or a SQL dialect name that sqlglot recognizes
     (``postgres``, ``mysql``, ``tsql``...), which also selects ``sql``.
+
+    Discovery documents are read first, so that a record file that a
+    document names in a dataset ``path`` and that is also given (or sits in
+    a given folder) is loaded once, as the document describes it.
     """
     if not paths:
         raise InputError("no input given", fix="pass a discovery document, a record file (JSON, NDJSON, CSV) "
                          "or a folder of them")
     loader = _Loader(_normalize_format(format))
-    for path in paths:
-        loader.load_path(path)
+    entries = [entry for path in paths for entry in loader.expand(path)]
+
+    parsed: dict[str, Any] = {}
+    for path, (kind, _) in entries:
+        if kind == "json":
+            parsed[path] = _parse_json(path, _read_text(path))
+            if looks_like_discovery(parsed[path]):
+                loader.files.append(path)
+                loader.add_discovery(path, parsed[path])
+    for path, format_choice in entries:
+        if path in parsed and looks_like_discovery(parsed[path]):
+            continue
+        if Path(path).resolve() in loader.dataset_files:
+            continue
+        loader.load_file(path, format_choice, parsed.get(path))
     return LoadedInput(discovery=loader.discovery, datasets=loader.datasets, files=loader.files,
                        skipped=loader.skipped)
 
@@ -123,31 +140,29 @@ class _Loader:
         self.files: list[str] = []
         self.skipped: list[str] = []
         self.names: set[str] = set()
+        self.dataset_files: set[Path] = set()
 
-    def load_path(self, path: str) -> None:
+    def expand(self, path: str) -> list[tuple[str, tuple[str, str | None]]]:
+        """Return the files to read for ``path`` with their formats: the file itself, or a folder's files by name."""
         location = Path(path)
-        if location.is_dir():
-            self.load_folder(path)
-        elif location.is_file():
-            self.load_file(path, self._format_of(path))
-        else:
+        if location.is_file():
+            return [(path, self._format_of(path))]
+        if not location.is_dir():
             raise InputError("file or folder not found", file=path,
                              fix="check the path; relative paths are read from the current directory")
-
-    def load_folder(self, path: str) -> None:
-        found = False
-        for entry in sorted(Path(path).iterdir(), key=lambda item: item.name):
-            if entry.name.startswith(".") or not entry.is_file():
+        entries = []
+        for entry in sorted(location.iterdir(), key=lambda item: item.name):
+            if entry.name.startswith("."):
                 continue
-            file_path = str(Path(path) / entry.name)
-            if self.format_choice is None and entry.suffix.lower() not in EXTENSION_FORMATS:
+            file_path = str(location / entry.name)
+            if not entry.is_file() or (self.format_choice is None and entry.suffix.lower() not in EXTENSION_FORMATS):
                 self.skipped.append(file_path)
                 continue
-            found = True
-            self.load_file(file_path, self._format_of(file_path))
-        if not found:
+            entries.append((file_path, self._format_of(file_path)))
+        if not entries:
             raise InputError("folder contains no supported input file", file=path,
                              fix=f"put files ending in {_ACCEPTED} in it, or pass the files themselves")
+        return entries
 
     def _format_of(self, path: str) -> tuple[str, str | None]:
         if self.format_choice is not None:
@@ -158,17 +173,16 @@ class _Loader:
                              fix=_FORMAT_FIX)
         return EXTENSION_FORMATS[suffix], None
 
-    def load_file(self, path: str, format_choice: tuple[str, str | None]) -> None:
+    def load_file(self, path: str, format_choice: tuple[str, str | None], data: Any = None) -> None:
+        """Load one record file or SQL dump; ``data`` is the file's parsed JSON when the caller has it."""
         kind, dialect = format_choice
         self.files.append(path)
         if kind == "sql":
             self._add_sql(path, _read_text(path), dialect)
             return
         if kind == "json":
-            data = _parse_json(path, _read_text(path))
-            if looks_like_discovery(data):
-                self._add_discovery(path, data)
-                return
+            if data is None:
+                data = _parse_json(path, _read_text(path))
             wrapper, records = _records_from_json(path, data)
             self._add_dataset(wrapper or Path(path).stem, Path(path).name, path, records, origin="json")
             return
@@ -187,7 +201,8 @@ class _Loader:
             dataset.notes.append(f"renamed from {name!r} because another dataset already has that name")
         self.datasets.append(dataset)
 
-    def _add_discovery(self, path: str, data: dict[str, Any]) -> None:
+    def add_discovery(self, path: str, data: dict[str, Any]) -> None:
+        """Validate a discovery document, load its datasets and merge it into the loaded discovery."""
         try:
             document = Discovery.model_validate(data)
         except pydantic.ValidationError as error:
@@ -225,6 +240,7 @@ class _Loader:
                              fix="point 'path' at a CSV, TSV, JSON or NDJSON file, or set 'format' to one of "
                                  "csv, tsv, json, ndjson")
         self.files.append(target)
+        self.dataset_files.add(Path(target).resolve())
         wrapper = None
         if kind == "json":
             wrapper, records = _records_from_json(target, _parse_json(target, _read_text(target)))

@@ -189,6 +189,19 @@ def test_discovery_synonyms_folded():
     assert discovery.query_patterns[0].filter == ["stage"]
 
 
+def test_folder_file_named_by_discovery_loaded_once(tmp_path):
+    write(tmp_path, "a_deals.csv", "id,amount\n1,2.50\n")
+    write(tmp_path, "b_notes.csv", "id,text\n1,hello\n")
+    write(tmp_path, "discovery.json", json.dumps({
+        "datasets": [{"name": "hubspot_deals", "source": "HubSpot deals export", "path": "a_deals.csv"}]}))
+    write(tmp_path, "archive/old.csv", "id\n1\n")
+    loaded = load_one(tmp_path)
+    assert [dataset.name for dataset in loaded.datasets] == ["hubspot_deals", "b_notes"]
+    assert loaded.files == [str(tmp_path / "discovery.json"), str(tmp_path / "a_deals.csv"),
+                            str(tmp_path / "b_notes.csv")]
+    assert loaded.skipped == [str(tmp_path / "archive")]
+
+
 def test_two_discovery_documents_merge(tmp_path):
     first = write(tmp_path, "one.json", json.dumps({
         "client": {"name": "Acme"}, "entities": [{"name": "deals"}],
