@@ -392,7 +392,7 @@ def detect_global_tables(model: Model) -> dict[str, str]:
 
 
 def global_tables(model: Model) -> list[str]:
-    """Return the tables that stay shared by all tenants: declared, marked, and the tenant table."""
+    """Return the tables that stay shared by all tenants: listed in ``tenancy.global_tables`` or not tenant-scoped."""
     names = set(model.tenancy.global_tables) | {entity.name for entity in model.entities if not entity.tenant_scoped}
     return sorted(names)
 
@@ -418,7 +418,7 @@ def choose(model: Model, mode: TenancyMode, reasons: list[str], *, make_global: 
                 raise InputError(f"{option} names table {name}, which the model does not have",
                                  fix=f"use one of: {', '.join(sorted(known))}")
     detected = detect_global_tables(chosen)
-    globals_ = (set(chosen.tenancy.global_tables) | set(detected) | set(make_global or [])) - set(keep_scoped or [])
+    globals_ = (set(global_tables(chosen)) | set(detected) | set(make_global or [])) - set(keep_scoped or [])
     for name in sorted(globals_):
         reason = detected.get(name, "declared global")
         chosen.report.decisions.append(Decision(code="T201", subject=name,
