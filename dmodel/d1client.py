@@ -14,7 +14,8 @@ Every response is an envelope ``{"result": ..., "success": bool, "errors":
 back as HTTP 400 with error code 7500, and the whole request is rolled back.
 
 The client retries with exponential backoff on 429 (honouring
-``Retry-After``), on 5xx and on connection errors, and never on other 4xx.
+``Retry-After``, capped at ``max_backoff_seconds``), on 5xx and on
+connection errors and timeouts, and never on other 4xx.
 The API token goes only into the ``Authorization`` header: it is left out of
 ``repr``, log lines and exception messages.
 """
@@ -268,7 +269,11 @@ class D1Client:
         if dry_run or not pending:
             return outcome
 
-        self.query(database_id, CREATE_LEDGER)
+        try:
+            self.query(database_id, CREATE_LEDGER)
+        except D1ApiError as error:
+            error.outcome = outcome
+            raise
         for migration in pending:
             sql = migration.read()
             record = f"\nINSERT INTO {LEDGER_TABLE} (name) VALUES ({quote_string(migration.name)});\n"

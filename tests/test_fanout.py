@@ -212,3 +212,13 @@ def test_cli_fanout_missing_token_exits_2(api, run_cli, migrations_dir, monkeypa
 def test_cli_fanout_missing_folder_exits_2(run_cli, tmp_path, capsys):
     assert run_cli(str(tmp_path / "nope"), "--database", "x") == 2
     assert "migrations folder not found" in capsys.readouterr().err
+
+
+def test_ledger_creation_failure_keeps_state(api, client, migrations_dir):
+    database_id = api.add_database("tenant-a")
+    api.fail("500", sql_contains="CREATE TABLE IF NOT EXISTS d1_migrations", times=10)
+    [state] = fan_out(client, list_migrations(migrations_dir), [Target(database_id)]).states
+    assert state.known
+    assert state.pending == list(MIGRATIONS)
+    assert state.applied_now == []
+    assert state.error == "Internal server error"
