@@ -1024,8 +1024,12 @@ def sql_logical_type(data_type: exp.DataType) -> str:
     ``TIME`` and types without a closer match map to ``text``.
     """
     kind = data_type.this
-    if kind == _TYPE.TINYINT and [param.name for param in data_type.expressions] == ["1"]:
+    params = [param.name for param in data_type.expressions]
+    if kind == _TYPE.TINYINT and params == ["1"]:
         return "boolean"
+    # NUMERIC(10) and NUMERIC(10, 0) hold whole numbers; Oracle writes integer columns as NUMBER(10).
+    if kind in (_TYPE.DECIMAL, _TYPE.BIGDECIMAL) and (len(params) == 1 or params[1:] == ["0"]):
+        return "integer"
     if kind in exp.DataType.TEMPORAL_TYPES and kind not in (_TYPE.DATE, _TYPE.DATE32, _TYPE.TIME, _TYPE.TIMETZ):
         return "datetime"
     return _LOGICAL_BY_SQL_TYPE.get(kind, "text")

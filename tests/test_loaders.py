@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies
 from hypothesis import settings as hypothesis_settings
+from sqlglot import exp
 
 from dmodel.errors import InputError
-from dmodel.loaders import LoadedInput, _parse_array_text, load_inputs
+from dmodel.loaders import LoadedInput, _parse_array_text, load_inputs, sql_logical_type
 
 DATA = Path(__file__).resolve().parent / "data" / "loaders"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -311,6 +312,39 @@ def test_mysql_dump_with_generated_columns():
     relationship = loaded.discovery.entities[0].relationships[0]
     assert (relationship.target, relationship.field, relationship.on_delete) == ("users", "author_id", "CASCADE")
     assert loaded.datasets[0].records[0]["body"] == "Body with 'quotes' and \\ backslash"
+
+
+@pytest.mark.parametrize("sql_type, dialect, logical_type", [
+    ("VARCHAR(255)", "sqlite", "text"),
+    ("INTEGER", "sqlite", "integer"),
+    ("BIGINT", "postgres", "integer"),
+    ("SERIAL", "postgres", "integer"),
+    ("NUMERIC(12,2)", "postgres", "decimal"),
+    ("NUMERIC(10)", "postgres", "integer"),
+    ("NUMBER(10,0)", "oracle", "integer"),
+    ("NUMBER(10,2)", "oracle", "decimal"),
+    ("MONEY", "postgres", "money"),
+    ("DOUBLE PRECISION", "postgres", "real"),
+    ("REAL", "sqlite", "real"),
+    ("BOOLEAN", "postgres", "boolean"),
+    ("TINYINT(1)", "mysql", "boolean"),
+    ("TINYINT(4)", "mysql", "integer"),
+    ("BIT", "tsql", "boolean"),
+    ("DATE", "postgres", "date"),
+    ("TIMESTAMP WITH TIME ZONE", "postgres", "datetime"),
+    ("DATETIME2", "tsql", "datetime"),
+    ("TIME", "postgres", "text"),
+    ("UUID", "postgres", "uuid"),
+    ("UNIQUEIDENTIFIER", "tsql", "uuid"),
+    ("JSONB", "postgres", "json"),
+    ("TEXT[]", "postgres", "json"),
+    ("BYTEA", "postgres", "blob"),
+    ("BLOB", "sqlite", "blob"),
+    ("VARCHAR2(20)", "oracle", "text"),
+    ("ENUM('a','b')", "mysql", "enum"),
+])
+def test_sql_type_mapping(sql_type, dialect, logical_type):
+    assert sql_logical_type(exp.DataType.build(sql_type, dialect=dialect)) == logical_type
 
 
 @pytest.mark.parametrize("format_name", ["postgres", "sql", None])
