@@ -588,6 +588,9 @@ def _scope_foreign_key(entity: Entity, foreign_key: ForeignKey, column: str, war
                 f"{quote_identifier(column)} = ? AND ... for the rows that reference it"))
         foreign_key.reason = (foreign_key.reason + "; " if foreign_key.reason else "") + (
             f"RESTRICT instead of {was}: {was} would also change {column}")
+        for index in entity.indexes:
+            if index.columns == foreign_key.columns[1:]:
+                index.reason = index.reason.replace(f"ON {statement} {was}", f"ON {statement} RESTRICT")
 
 
 def _ensure_unique(entity: Entity, key: list[str]) -> None:

@@ -773,3 +773,12 @@ def test_unique_text_key_not_repeated():
     model = row_level(Model(name="text_ids", entities=[parent]))
     assert model.entity("accounts").primary_key == ["tenant_id", "id"]
     assert model.entity("accounts").unique_constraints == []
+
+
+def test_index_reason_names_new_action():
+    model = crm_model()
+    model.entity("deals").indexes[1].reason = "foreign key to contacts: joins and ON DELETE SET NULL look up deals rows"
+    index = next(index for index in row_level(model).entity("deals").indexes
+                 if index.columns == ["tenant_id", "contact_id"])
+    assert "ON DELETE RESTRICT" in index.reason
+    assert "SET NULL" not in index.reason
