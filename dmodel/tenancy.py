@@ -322,6 +322,14 @@ def _consequences(result: Recommendation, facts: TenancyFacts, databases_per_acc
                     f"({D1_MAX_DATABASE_GB:g} GB)",
             fix="split that tenant's data over several databases (by year or by region, say); dmodel does not plan "
                 "that split"))
+    regions = residency_regions(facts.residency)
+    if regions:
+        found.append(Warning(
+            code="T307", subject="tenancy.residency",
+            message=f"data must stay in {', '.join(regions)}, and a D1 database's jurisdiction is set when it is "
+                    "created and cannot change later",
+            fix="create each database with the matching jurisdiction where D1 offers one (for the EU: wrangler d1 "
+                "create NAME --jurisdiction eu)"))
     available = databases_per_account - CONTROL_DATABASES
     if (result.mode == DATABASE_PER_TENANT and facts.tenants is not None
             and 0.8 * available < facts.tenants <= available):

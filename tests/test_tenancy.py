@@ -414,6 +414,7 @@ def test_half_volume_with_reporting_stays_row_level():
 def test_residency_in_several_regions(residency, mode):
     result = recommend(facts(tenants=4, data_volume_gb=0.1, residency=residency, cross_tenant_reporting=True))
     assert result.mode == mode
+    assert "T307" in [warning.code for warning in result.warnings]
 
 
 def test_customisation_leans_to_own_databases():
