@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,15 +46,18 @@ EXTENSION_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".sql": "sql",
+    ".db": "sqlite-database",
+    ".sqlite": "sqlite-database",
+    ".sqlite3": "sqlite-database",
 }
 RECORD_FORMATS = ("json", "ndjson", "csv", "tsv")
 # Dialects tried in this order when a SQL file is loaded without a dialect.
 SQL_DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle", "duckdb", "snowflake", "bigquery")
 FORMAT_ALIASES = {"jsonl": "ndjson", "discovery": "json", "ddl": "sql"}
 
-_ACCEPTED = "'.json', '.ndjson', '.jsonl', '.csv', '.tsv' or '.sql'"
-_FORMAT_FIX = (f"rename the file to end in {_ACCEPTED}, or pass --format json, ndjson, csv, tsv, sql "
-               "or a SQL dialect such as postgres, mysql or tsql")
+_ACCEPTED = "'.json', '.ndjson', '.jsonl', '.csv', '.tsv', '.sql', '.db', '.sqlite' or '.sqlite3'"
+_FORMAT_FIX = (f"rename the file to end in {_ACCEPTED}, or pass --format json, ndjson, csv, tsv, sql, "
+               "sqlite-database or a SQL dialect such as postgres, mysql or tsql")
 
 
 @dataclass
@@ -83,8 +87,9 @@ def load_inputs(paths: list[str], format: str | None = None) -> LoadedInput:  # 
     """Load every path (file or folder) into one merged discovery and a list of datasets.
 
     ``format`` overrides the file extension: ``json``, ``ndjson``, ``csv``,
-    ``tsv``, ``sql`` or a SQL dialect name that sqlglot recognizes
-    (``postgres``, ``mysql``, ``tsql``...), which also selects ``sql``.
+    ``tsv``, ``sql``, ``sqlite-database`` or a SQL dialect name that sqlglot
+    recognizes (``postgres``, ``mysql``, ``tsql``...), which also selects
+    ``sql``. A SQLite database file is read as its dump whatever its name.
 
     Discovery documents are read first, so that a record file that a
     document names in a dataset ``path`` and that is also given (or sits in
@@ -119,14 +124,14 @@ def _normalize_format(format_name: str | None) -> tuple[str, str | None] | None:
         return None
     name = format_name.strip().lower()
     name = FORMAT_ALIASES.get(name, name)
-    if name in RECORD_FORMATS or name == "sql":
+    if name in RECORD_FORMATS or name in ("sql", "sqlite-database"):
         return name, None
     try:
         Dialect.get_or_raise(name)
     except ValueError:
         raise InputError(f"unknown input format {format_name!r}",
-                         fix="use json, ndjson, csv, tsv, sql or a SQL dialect such as postgres, mysql, "
-                             "tsql or sqlite") from None
+                         fix="use json, ndjson, csv, tsv, sql, sqlite-database or a SQL dialect such as "
+                             "postgres, mysql, tsql or sqlite") from None
     return "sql", name
 
 
@@ -177,6 +182,9 @@ class _Loader:
         """Load one record file or SQL dump; ``data`` is the file's parsed JSON when the caller has it."""
         kind, dialect = format_choice
         self.files.append(path)
+        if kind == "sqlite-database" or _is_sqlite_database(path):
+            self._add_sql(path, _dump_sqlite_database(path), "sqlite")
+            return
         if kind == "sql":
             self._add_sql(path, _read_text(path), dialect)
             return
@@ -265,6 +273,50 @@ def _origin(kind: str) -> str:
 
 # --- text and JSON ---------------------------------------------------------------------------------------
 
+# Leading bytes of binary files that users pass by mistake, with what to do instead.
+_BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one)",
+     "export the sheet as CSV UTF-8, or unzip the archive and pass the files in it"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip FILE)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel or Office document", "export the sheet as CSV UTF-8"),
+)
+_SQLITE_SIGNATURE = b"SQLite format 3\x00"
+# Tables that D1 and wrangler keep in every database; they are no part of a client's data.
+_D1_INTERNAL_TABLES = re.compile(r"_cf_|d1_migrations\Z", re.IGNORECASE)
+
+
+def _is_sqlite_database(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_SQLITE_SIGNATURE)) == _SQLITE_SIGNATURE
+    except OSError:
+        return False
+
+
+def _dump_sqlite_database(path: str) -> str:
+    """Return the SQL text of a SQLite database file (as ``.dump`` writes it), opened read-only.
+
+    Tables of D1's own bookkeeping (``_cf_*``, ``d1_migrations``) are left out.
+    """
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+        try:
+            statements = list(connection.iterdump())
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise InputError(f"cannot read the SQLite database: {error}", file=path,
+                         fix="check that the file is a SQLite database and not open for writing elsewhere") from None
+    kept = []
+    for statement in statements:
+        match = re.match(r'(?:CREATE TABLE|INSERT INTO)\s+"?([^\s"(]+)', statement)
+        if match and _D1_INTERNAL_TABLES.match(match.group(1)):
+            continue
+        kept.append(statement)
+    return "\n".join(kept)
+
+
 def _read_text(path: str) -> str:
     """Read a file as text: UTF-8 with or without a byte order mark, or UTF-16 with one."""
     try:
@@ -272,6 +324,12 @@ def _read_text(path: str) -> str:
     except OSError as error:
         raise InputError(f"cannot read the file: {error.strerror}", file=path,
                          fix="check that the file exists and is readable") from None
+    for signature, kind, fix in _BINARY_SIGNATURES:
+        if raw.startswith(signature):
+            raise InputError(f"file is {kind}, not text", file=path, fix=fix)
+    if raw.startswith(_SQLITE_SIGNATURE):
+        raise InputError("file is a SQLite database, not text", file=path,
+                         fix="pass the database file as an input of its own, which reads its tables and rows")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
     else:
@@ -888,6 +946,9 @@ def _apply_insert(path: str, dump: _SqlDump, statement: exp.Insert, number: int)
     else:
         table_name = target.name
         columns = []
+    if table_name.lower().startswith("sqlite_"):
+        # SQLite's .dump fills its own sqlite_sequence table; that is bookkeeping, not data.
+        return
     values = statement.expression
     if not isinstance(values, exp.Values):
         log.info("%s: statement %d inserts from a query; its rows are not read", path, number)

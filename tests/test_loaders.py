@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -409,6 +410,44 @@ def test_sqlite_column_without_type(tmp_path):
     assert entity_fields(loaded, "t") == {"a": (None, True, True), "b": ("integer", False, False)}
 
 
+def make_database(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.executescript("""
+        CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL REFERENCES authors(id),
+                            title TEXT, cover BLOB);
+        CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB);
+        CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE);
+        INSERT INTO authors VALUES (1, 'Ada'), (2, 'O''Brien');
+        INSERT INTO books VALUES (10, 1, 'Notes', X'00FF'), (11, 2, NULL, NULL);
+        INSERT INTO d1_migrations (name) VALUES ('0001_init.sql');
+    """)
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize("file_name", ["library.sqlite", "library.db", "library.bin"])
+def test_sqlite_database_file(tmp_path, file_name):
+    path = tmp_path / file_name
+    make_database(path)
+    loaded = load_one(path, format="sqlite-database" if file_name.endswith(".bin") else None)
+    assert [entity.name for entity in loaded.discovery.entities] == ["authors", "books"]
+    assert [dataset.name for dataset in loaded.datasets] == ["authors", "books"]
+    assert loaded.datasets[0].records == [{"id": 1, "name": "Ada"}, {"id": 2, "name": "O'Brien"}]
+    assert loaded.datasets[1].records[0] == {"id": 10, "author_id": 1, "title": "Notes", "cover": b"\x00\xff"}
+    relationship = loaded.discovery.entities[1].relationships[0]
+    assert (relationship.target, relationship.field, relationship.optional) == ("authors", "author_id", False)
+
+
+def test_sqlite_database_as_dataset_path(tmp_path):
+    make_database(tmp_path / "library.db")
+    path = write(tmp_path, "discovery.json", json.dumps({"datasets": [{"path": "library.db", "format": "csv"}]}))
+    error = input_error([str(path)])
+    assert error.file == str(tmp_path / "library.db")
+    assert "SQLite database" in error.message
+
+
 # --- the real files --------------------------------------------------------------------------------------
 
 def real_file(*parts: str) -> Path:
@@ -472,6 +511,18 @@ def test_undecodable_bytes_suggest_utf8(tmp_path):
     error = input_error([str(write(tmp_path, "latin.csv", b"name\nJos\xe9\n"))])
     assert "0xe9" in error.message
     assert "UTF-8" in error.fix
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"PK\x03\x04\x14\x00", "ZIP archive"),
+    (b"\x1f\x8b\x08\x00", "gzip"),
+])
+def test_binary_file_named_as_text(tmp_path, content, words):
+    path = write(tmp_path, "export.csv", content)
+    error = input_error([str(path)])
+    assert error.file == str(path)
+    assert words in error.message
+    assert error.fix
 
 
 def test_unknown_extension(tmp_path):
