@@ -308,13 +308,13 @@ def _dump_sqlite_database(path: str) -> str:
     except sqlite3.Error as error:
         raise InputError(f"cannot read the SQLite database: {error}", file=path,
                          fix="check that the file is a SQLite database and not open for writing elsewhere") from None
-    kept = []
+    data_statements = []
     for statement in statements:
         match = re.match(r'(?:CREATE TABLE|INSERT INTO)\s+"?([^\s"(]+)', statement)
         if match and _D1_INTERNAL_TABLES.match(match.group(1)):
             continue
-        kept.append(statement)
-    return "\n".join(kept)
+        data_statements.append(statement)
+    return "\n".join(data_statements)
 
 
 def _read_text(path: str) -> str:
@@ -529,14 +529,14 @@ def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, An
 
 def _csv_header(path: str, row: list[str]) -> list[str]:
     """Clean the header: strip spaces, name blank columns ``column_N``, suffix repeats ``_2``, ``_3``."""
-    taken: set[str] = set()
+    used_names: set[str] = set()
     header = []
     for index, cell in enumerate(row, start=1):
         name = cell.strip() or f"column_{index}"
-        if name in taken:
+        if name in used_names:
             log.warning("%s: header repeats column %r; the repeat is read as %r", path, name,
-                        unique_name(name, set(taken)))
-        header.append(unique_name(name, taken))
+                        unique_name(name, set(used_names)))
+        header.append(unique_name(name, used_names))
     return header
 
 
