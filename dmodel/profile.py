@@ -110,6 +110,7 @@ def _json_ready(value: Any) -> Any:
 
 # --- value classification --------------------------------------------------------------------------------
 
+_DIGIT = re.compile(r"\d")
 _INT = re.compile(r"[+-]?\d+\Z")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)\Z")
 _EXPONENT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+\Z")
@@ -187,6 +188,9 @@ def _classify_text(text: str) -> _Value:
         return _Value("nan_token")
     if lowered in BOOLEAN_WORDS:
         return _Value("boolean", from_text=True)
+    if not _DIGIT.search(text):
+        # Numbers, money, dates and phone numbers all contain a digit; plain words skip those checks.
+        return _classify_shaped_text(text) or _Value("text", from_text=True)
     number = _classify_number_text(text)
     if number is not None:
         return number
@@ -420,9 +424,16 @@ def profile_values(name: str, values: Sequence[Any], logical_type: LogicalType |
     column = _Name(name)
     classified: list[tuple[Any, _Value]] = []
     missing = 0
+    # Columns repeat values (stages, flags, dates), so each distinct string is classified once.
+    seen_strings: dict[str, _Value] = {}
     for value in values:
         if _is_missing(value):
             missing += 1
+        elif isinstance(value, str):
+            item = seen_strings.get(value)
+            if item is None:
+                item = seen_strings[value] = _classify(value)
+            classified.append((value, item))
         else:
             classified.append((value, _classify(value)))
 
@@ -443,7 +454,15 @@ def profile_values(name: str, values: Sequence[Any], logical_type: LogicalType |
     if tokens:
         profile.notes.append(f"{tokens} NaN-like {'string' if tokens == 1 else 'strings'} read as missing")
 
-    stored = [_convert(value, item, profile) for value, item in present_values]
+    stored_strings: dict[str, Any] = {}
+    stored = []
+    for value, item in present_values:
+        if isinstance(value, str):
+            if value not in stored_strings:
+                stored_strings[value] = _convert(value, item, profile)
+            stored.append(stored_strings[value])
+        else:
+            stored.append(_convert(value, item, profile))
     distinct = set(stored)
     profile.distinct_count = len(distinct)
     profile.unique = len(stored) >= 2 and len(distinct) == len(stored)
@@ -454,7 +473,7 @@ def profile_values(name: str, values: Sequence[Any], logical_type: LogicalType |
         _apply_enum(profile, [item[1] for item in present_values], stored)
     elif profile.logical_type == "enum":
         profile.enum_values = sorted(distinct)
-    profile.pii = suspect_pii(name, profile.logical_type)
+    profile.pii = suspect_pii(name, profile.logical_type, stored)
     return profile
 
 
@@ -782,9 +801,20 @@ _CONVERTERS = {
 _PII_NAME_TYPES = frozenset({"text", "enum", "email", "phone", "json", "url"})
 
 
-def suspect_pii(name: str, logical_type: str) -> PiiClass | None:
-    """Return the personal-data class a column is suspected to hold, from its name and inferred type."""
-    column = _Name(name)
+def suspect_pii(name: str, logical_type: str, values: Sequence[Any] = ()) -> PiiClass | None:
+    """Return the personal-data class a column is suspected to hold, from its name, inferred type and values.
+
+    ``values`` are the stored values of a text column. When the name says
+    nothing, most of them (80 %) looking like emails, phone numbers or
+    street addresses is enough.
+    """
+    from_name = _pii_from_name(_Name(name), logical_type)
+    if from_name is not None or logical_type not in ("text", "enum"):
+        return from_name
+    return _pii_from_values([value for value in values if isinstance(value, str)])
+
+
+def _pii_from_name(column: _Name, logical_type: str) -> PiiClass | None:
     if logical_type in ("email", "phone"):
         return logical_type  # type: ignore[return-value]
     if logical_type not in ("boolean", "date", "datetime") and (
@@ -803,4 +833,39 @@ def suspect_pii(name: str, logical_type: str) -> PiiClass | None:
         return "name"
     if column.has(_ADDRESS_WORDS) or column.contains(("postal_code", "address_line")):
         return "address"
+    return None
+
+
+_STREET_ADDRESS = re.compile(
+    r"\d+[A-Za-z]?\s+(?:[\w'.-]+\s+){1,5}(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|way|"
+    r"court|ct|place|pl|square|sq|terrace|parkway|pkwy|highway|hwy|village|rapids|strasse|straße)\b",
+    re.IGNORECASE)
+_STREET_ADDRESS_NUMBER_LAST = re.compile(
+    r"(?:[\w'.-]+\s+){0,4}[\w'.-]*(?:strasse|straße|str\.|weg|gasse|platz|street|road|avenue)\s+\d+[A-Za-z]?\b",
+    re.IGNORECASE)
+_EMAIL_INSIDE = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_PII_VALUE_SHARE = 0.8
+
+
+def _pii_from_values(texts: list[str]) -> PiiClass | None:
+    if not texts:
+        return None
+    needed = _PII_VALUE_SHARE * len(texts)
+    checks: list[tuple[PiiClass, Any]] = [
+        ("email", lambda text: _EMAIL_INSIDE.search(text) is not None),
+        ("phone", lambda text: (item := _classify_shaped_text(text.strip())) is not None and item.kind == "phone"
+         and item.strong),
+        ("address", lambda text: bool(_STREET_ADDRESS.match(text.strip())
+                                      or _STREET_ADDRESS_NUMBER_LAST.match(text.strip()))),
+    ]
+    allowed_misses = len(texts) - needed
+    for pii, check in checks:
+        misses = 0
+        for text in texts:
+            if not check(text):
+                misses += 1
+                if misses > allowed_misses:
+                    break
+        else:
+            return pii
     return None

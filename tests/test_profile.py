@@ -438,6 +438,19 @@ def test_pii_suspicion(name, values, pii):
     assert profile_values(name, values).pii == pii
 
 
+@pytest.mark.parametrize("name, values, pii", [
+    ("notes", ["Contact ada@example.com", "grace@example.com today"], "email"),
+    ("location", ["2852 Caleb Village Suite 428", "6070 Davidson Rapids", "12 Main St"], "address"),
+    ("location", ["Chestnut Street 92", "Hauptstraße 5"], "address"),
+    ("contact", ["+44 20 7946 0958", "221.285.1033"], "phone"),
+    ("notes", ["call ada@example.com", "no contact", "later", "n/a", "ok"], None),
+    ("title", ["3 Days of the Condor", "Notes"], None),
+    ("owner", ["Ada Lovelace", "Grace Hopper"], None),
+])
+def test_pii_suspicion_from_values(name, values, pii):
+    assert profile_values(name, values).pii == pii
+
+
 def test_suspect_pii_by_type():
     assert suspect_pii("contact", "email") == "email"
     assert suspect_pii("first_name", "integer") is None
