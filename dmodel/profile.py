@@ -613,7 +613,7 @@ def _resolve_date_order(decision: _Decision, values: list[_Value]) -> bool:
         decision.date_order = "month-first"
     else:
         separators = {item.separator for item in values}
-        decision.date_order = "month-first" if "/" in separators else "day-first"
+        decision.date_order = "day-first" if separators == {"."} else "month-first"
         decision.date_order_ambiguous = True
         decision.notes.append(
             f"day and month order is ambiguous (no part above 12); read as {decision.date_order} because the "

@@ -199,6 +199,8 @@ def test_timestamps_without_offset_kept_as_written():
     (["03/14/2026", "01/02/2026"], "month-first", False, ["2026-03-14", "2026-01-02"]),
     (["01/02/2026", "03/04/2026"], "month-first", True, ["2026-01-02", "2026-03-04"]),
     (["01.02.2026", "03.04.2026"], "day-first", True, ["2026-02-01", "2026-04-03"]),
+    (["01-02-2026", "03-04-2026"], "month-first", True, ["2026-01-02", "2026-03-04"]),
+    (["01.02.2026", "03/04/2026"], "month-first", True, ["2026-01-02", "2026-03-04"]),
 ])
 def test_day_month_order_decided_over_column(values, order, ambiguous, expected):
     profile, converted = stored("signed_on", values)
