@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import pathlib
 import subprocess
@@ -57,16 +56,7 @@ def one_json_object(stdout: str) -> dict:
     return payload
 
 
-def design_available():
-    # TODO: drop this guard once design's 3NF step is committed.
-    try:
-        importlib.import_module("dmodel.design")
-    except ImportError:
-        return False
-    return True
 
-
-needs_design = pytest.mark.skipif(not design_available(), reason="the design pipeline has not landed yet")
 
 
 # --help
@@ -167,7 +157,6 @@ def large_discovery() -> dict:
     return {"format": "dmodel.discovery/v1", "entities": entities}
 
 
-@needs_design
 def test_design_json_small_for_500_tables(tmp_path):
     source = tmp_path / "discovery.json"
     source.write_text(json.dumps(large_discovery()), encoding="utf-8")
@@ -183,7 +172,6 @@ def test_design_json_small_for_500_tables(tmp_path):
 
 # Bad input
 
-@needs_design
 def test_design_missing_input_is_json_error(tmp_path):
     result = run_script("design_schema.py", str(tmp_path / "absent.json"), "-o", str(tmp_path / "model.json"),
                         "--json")
@@ -196,7 +184,6 @@ def test_design_missing_input_is_json_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@needs_design
 def test_design_invalid_json_names_line(tmp_path):
     source = tmp_path / "discovery.json"
     source.write_text('{"entities": [\n  {"name": "a",}\n]}\n', encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import pathlib
@@ -62,14 +61,6 @@ def without_dmodel_python():
     return {key: value for key, value in os.environ.items() if key != "DMODEL_PYTHON"}
 
 
-def design_available():
-    # TODO: drop this guard once design and generate are committed.
-    try:
-        importlib.import_module("dmodel.design")
-        importlib.import_module("dmodel.generate")
-    except ImportError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("shim", sorted(SHIMS))
@@ -136,7 +127,6 @@ def test_shim_prefers_checkout_venv(tmp_path):
     assert result.stdout == str(venv_python)
 
 
-@pytest.mark.skipif(not design_available(), reason="the design command has not landed yet")
 def test_real_design_bad_input_exits_2(tmp_path):
     missing = tmp_path / "no such file.json"
     result = run_shim("design-schema.js", str(missing), "-o", str(tmp_path / "model.json"), "--json")
@@ -147,7 +137,6 @@ def test_real_design_bad_input_exits_2(tmp_path):
     assert not (tmp_path / "model.json").exists()
 
 
-@pytest.mark.skipif(not design_available(), reason="the design command has not landed yet")
 def test_real_scripts_match_python(tmp_path):
     folder = tmp_path / "client data"
     folder.mkdir()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import pathlib
 import re
@@ -244,16 +243,8 @@ def test_skill_question_example_is_valid(skill):
         Hints.model_validate(json.loads(block)["hint"])
 
 
-def design_available():
-    # TODO: drop this guard once design's 3NF step is committed.
-    try:
-        importlib.import_module("dmodel.design")
-    except ImportError:
-        return False
-    return True
 
 
-@pytest.mark.skipif(not design_available(), reason="the design pipeline has not landed yet")
 def test_discovery_example_designs(tmp_path, capsys):
     text = (REFERENCES / "discovery-format.md").read_text(encoding="utf-8")
     (tmp_path / "discovery.json").write_text(json_blocks(text)[0], encoding="utf-8")
