@@ -161,6 +161,7 @@ class _Loader:
                 continue
             file_path = str(location / entry.name)
             if not entry.is_file() or (self.format_choice is None and entry.suffix.lower() not in EXTENSION_FORMATS):
+                log.info("%s: skipped, not a supported input file", file_path)
                 self.skipped.append(file_path)
                 continue
             entries.append((file_path, self._format_of(file_path)))
@@ -207,6 +208,7 @@ class _Loader:
                                 entity=entity, origin=origin, notes=list(notes or []))
         if dataset.name != name:
             dataset.notes.append(f"renamed from {name!r} because another dataset already has that name")
+        log.info("%s: %d records read as dataset %s", file, len(records), dataset.name)
         self.datasets.append(dataset)
 
     def add_discovery(self, path: str, data: dict[str, Any]) -> None:
