@@ -33,7 +33,7 @@ from dmodel.errors import InputError
 from dmodel.loaders import LoadedInput
 from dmodel.emit.seed import render_seed
 from dmodel.mask import mask_value
-from dmodel.model import Model, PiiClass, Question, SeedTable
+from dmodel.model import Column, Model, Question, SeedTable
 from dmodel.profile import ColumnProfile, convert_value, profile_values
 from dmodel.standard import load_standard, standard_version
 from dmodel.standard.vocabulary import (
@@ -50,6 +50,8 @@ QUESTION_BELOW = 0.6
 UNMAPPED_BELOW = 0.35
 # An entity whose best table scores below this is not mapped.
 ENTITY_UNMAPPED_BELOW = 0.35
+# Values per field that are checked against a column's type; the seed still converts every value.
+EVIDENCE_SAMPLE = 1000
 CUSTOM = "custom_fields"
 DEFAULT_CURRENCY = "USD"
 # Tables in the order their rows are built, parents first.
@@ -513,7 +515,7 @@ class _Matcher:
         self.known_ids = known_ids
 
     def candidates(self, source: _Source, name: str, table: str) -> list[_Candidate]:
-        values = [record.get(name) for record in source.records if _present(record.get(name))]
+        values = [record.get(name) for record in source.records if _present(record.get(name))][:EVIDENCE_SAMPLE]
         profile = source.profiles[name]
         scored = []
         for candidate in _name_candidates(name, table):
@@ -691,7 +693,7 @@ def _field_pii(source: _Source, name: str, mapping: FieldMapping) -> str | None:
         return None
     if mapping.role != "custom":
         table, _, column = mapping.target.partition(".")
-        standard_column = load_standard_column(table, column)
+        standard_column = _standard_column(table, column)
         if standard_column is not None and standard_column.pii:
             return standard_column.pii
     profile = source.profiles[name]
@@ -702,10 +704,10 @@ def _field_pii(source: _Source, name: str, mapping: FieldMapping) -> str | None:
     return None
 
 
-_CRM_COLUMNS: dict[tuple[str, str], Any] = {}
+_CRM_COLUMNS: dict[tuple[str, str], Column] = {}
 
 
-def load_standard_column(table: str, column: str):
+def _standard_column(table: str, column: str) -> Column | None:
     """Return the CRM standard's column ``table.column``, or None."""
     if not _CRM_COLUMNS:
         for entity in load_standard("crm").entities:
@@ -843,6 +845,7 @@ class _SeedBuilder:
         self.warnings: list[dict[str, str]] = []
         self.questions: list[Question] = []
         self.currency_unknown: list[str] = []
+        self.section_names: dict[str, set[str]] = {"initiatives": set(), "portfolio_resources": set()}
 
     # rows from sources
 
@@ -1029,59 +1032,36 @@ class _SeedBuilder:
             if not isinstance(item, dict):
                 item = {"name": item}
             keys.extend(key for key in item if key not in keys)
-            row = _Row({}, {}, {})
-            for key, value in item.items():
-                if not _present(value):
-                    continue
-                if key in columns and columns[key] not in row.values:
-                    column = columns[key]
-                    try:
-                        row.values[column] = _convert(column, value, profile_values(key, [value]), table)
-                    except _Unconvertible:
-                        row.custom[key] = value
-                        if column == "type":
-                            row.values["type"] = "other"
-                elif key in ("customers", "customer") and table in ("initiatives", "portfolio_resources"):
-                    row.custom[key] = value
-                else:
-                    row.custom[key] = value
+            row = _section_row(item, table, columns)
             if "name" not in row.values:
                 self._warn("M204", f"{path}[{index}]", f"{label} item {index} has no name and was not moved",
                            "add a 'name' to the item")
                 continue
             if table == "portfolio_resources":
-                row.values.setdefault("type", "other")
                 linked = self._resolve_customer(item.get("customer"))
                 if linked is not None:
                     row.values["customer_id"] = linked
                     row.custom.pop("customer", None)
+
             row_id = self._insert_section(table, row, path, index)
             if row_id is None:
                 continue
             moved += 1
             if table == "initiatives":
                 self._link_customers(row_id, row, item.get("customers"), path, index)
-        fields = [FieldMapping(key, f"{table}.{columns[key]}" if key in columns else CUSTOM,
-                               1.0 if key in columns else 0.0,
-                               f"the discovery's {path[2:]} key {key!r}" if key in columns else
-                               (f"customers named here are linked through customer_initiatives"
-                                if key == "customers" and table == "initiatives" else
-                                f"no standard column for {key!r}; kept in custom_fields"),
-                               "column" if key in columns else "custom")
-                  for key in keys]
+        fields = [_section_field(path, table, key, columns) for key in keys]
         return EntityMapping(path, label, "", table, 1.0, f"the discovery document's {path[2:]} section",
                              len(items), moved, fields=fields)
 
     def _insert_section(self, table: str, row: _Row, path: str, index: int) -> int | None:
-        unique = (row.values.get("type"), str(row.values["name"]).casefold()) if table == "portfolio_resources" \
-            else str(row.values["name"]).casefold()
-        seen = getattr(self, "_seen_" + table, set())
-        setattr(self, "_seen_" + table, seen)
-        if unique in seen:
+        """Insert a row from a discovery section unless the table already has an item of that name (and type)."""
+        name = str(row.values["name"]).casefold()
+        unique = f"{row.values.get('type')}/{name}" if table == "portfolio_resources" else name
+        if unique in self.section_names[table]:
             self._warn("M203", f"{path}[{index}]", f"{table} already has {row.values['name']!r}; the item was not "
                        "moved", "give each item its own name")
             return None
-        seen.add(unique)
+        self.section_names[table].add(unique)
         return self._insert(table, row)[0]
 
     def _resolve_customer(self, value: Any) -> int | None:
@@ -1145,6 +1125,38 @@ class _SeedBuilder:
 
     def table_rows(self) -> dict[str, list[_Row]]:
         return {table: rows for table, rows in self.rows.items() if rows}
+
+
+def _section_row(item: dict[str, Any], table: str, columns: dict[str, str]) -> _Row:
+    """Build a row from one item of the discovery's initiatives or resources section."""
+    row = _Row({}, {}, {})
+    for key, value in item.items():
+        if not _present(value):
+            continue
+        profile = profile_values(key, [_scalar(value)])
+        pii = profile.pii or ("name" if _person_like(key) and isinstance(value, str) else None)
+        if pii:
+            row.pii[key] = pii
+        column = columns.get(key)
+        if column is None or column in row.values:
+            row.custom[key] = value
+            continue
+        try:
+            row.values[column] = _convert(column, value, profile, table)
+        except _Unconvertible:
+            row.custom[key] = value
+    if table == "portfolio_resources":
+        row.values.setdefault("type", "other")
+    return row
+
+
+def _section_field(path: str, table: str, key: str, columns: dict[str, str]) -> FieldMapping:
+    if key in columns:
+        return FieldMapping(key, f"{table}.{columns[key]}", 1.0, f"the discovery's {path[2:]} key {key!r}", "column")
+    if key == "customers" and table == "initiatives":
+        return FieldMapping(key, CUSTOM, 0.0, "customers named here are linked through customer_initiatives; "
+                                              "names that match no customer are kept in custom_fields")
+    return FieldMapping(key, CUSTOM, 0.0, f"no standard column for {key!r}; kept in custom_fields")
 
 
 def _seed_table(model: Model, table: str, rows: list[_Row], mask: bool) -> SeedTable:

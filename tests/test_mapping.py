@@ -520,3 +520,16 @@ def test_map_command_prints_report():
     assert result.status == 0
     assert result.stdout.startswith("# Mapping of Marlow & Finch Catering Equipment onto the CRM standard")
     assert "| On hold | (unmapped) |" in result.stdout
+
+
+@pytest.mark.parametrize("vocabulary", VOCABULARIES)
+def test_mapped_seed_is_d1_safe(vocabulary):
+    from dmodel.d1rules import lint_sql
+
+    assert lint_sql(mapping(vocabulary).seed_sql(mask=True), "mapped_seed.sql") == []
+
+
+def test_section_owner_masked():
+    masked = mapping("hubspot").seed_sql(mask=True)
+    assert "Revenue operations" not in masked
+    assert "Revenue operations" in mapping("hubspot").seed_sql(mask=False)
