@@ -436,6 +436,8 @@ def _parse_ndjson(path: str, text: str) -> list[dict[str, Any]]:
 # --- CSV -------------------------------------------------------------------------------------------------
 
 _SNIFF_DELIMITERS = ",;\t|"
+# The csv module rejects fields above 128 KiB by default; D1 stores up to 2,000,000 bytes in one value.
+_MAX_FIELD_SIZE = 2_000_000
 _EXCEL_SEPARATOR = re.compile(r"sep=(.)\r?\n")
 _SNIFF_SAMPLE = 64 * 1024
 
@@ -499,6 +501,8 @@ def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, An
         delimiter = delimiter or hint.group(1)
         text = text[hint.end(1):]
     delimiter = delimiter or _sniff_delimiter(text)
+    if csv.field_size_limit() < _MAX_FIELD_SIZE:
+        csv.field_size_limit(_MAX_FIELD_SIZE)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
                         strict=False)
     header: list[str] | None = None

@@ -119,6 +119,12 @@ def test_csv_excel_separator_line(tmp_path):
     assert dataset.records == [{"a": "1,5", "b": "2"}]
 
 
+def test_csv_large_field(tmp_path):
+    big = "x" * 500_000
+    dataset = load_one(write(tmp_path, "rows.csv", f'id,body\n1,"{big}"\n')).datasets[0]
+    assert len(dataset.records[0]["body"]) == 500_000
+
+
 def test_csv_single_column(tmp_path):
     dataset = load_one(write(tmp_path, "names.csv", "name\nAda\nGrace\n")).datasets[0]
     assert dataset.records == [{"name": "Ada"}, {"name": "Grace"}]
