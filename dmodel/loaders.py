@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pydantic
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
@@ -51,7 +50,8 @@ EXTENSION_FORMATS = {
     ".sqlite3": "sqlite-database",
 }
 RECORD_FORMATS = ("json", "ndjson", "csv", "tsv")
-# Dialects tried in this order when a SQL file is loaded without a dialect.
+# Dialects tried in this order when a SQL file is loaded without one; a dialect whose dump tool left
+# its marks in the file (see _DIALECT_MARKS) is tried first.
 SQL_DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle", "duckdb", "snowflake", "bigquery")
 FORMAT_ALIASES = {"jsonl": "ndjson", "discovery": "json", "ddl": "sql"}
 
