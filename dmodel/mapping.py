@@ -1019,7 +1019,7 @@ class _SeedBuilder:
                                           {"id": "external_id", "name": "name", "title": "name",
                                            "description": "description", "priority": "priority",
                                            "status": "status"}))
-        items = list(resources.values()) if isinstance(resources, dict) else list(resources)
+        items = _resource_items(resources)
         if items:
             entities.append(self._section("$.resources", "discovery resources", "portfolio_resources", items,
                                           {"id": "external_id", "type": "type", "name": "name", "plan": "plan"}))
@@ -1125,6 +1125,18 @@ class _SeedBuilder:
 
     def table_rows(self) -> dict[str, list[_Row]]:
         return {table: rows for table, rows in self.rows.items() if rows}
+
+
+def _resource_items(resources: list[Any] | dict[str, Any]) -> list[Any]:
+    """Return the resources section as a list; a map such as {"zones": [...]} gives each item its key as type."""
+    if not isinstance(resources, dict):
+        return list(resources)
+    items: list[Any] = []
+    for key, value in resources.items():
+        kind = singularize(snake_case(key))
+        for item in value if isinstance(value, list) else [value]:
+            items.append({"type": kind, **item} if isinstance(item, dict) else {"type": kind, "name": item})
+    return items
 
 
 def _section_row(item: dict[str, Any], table: str, columns: dict[str, str]) -> _Row:

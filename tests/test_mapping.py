@@ -533,3 +533,21 @@ def test_section_owner_masked():
     masked = mapping("hubspot").seed_sql(mask=True)
     assert "Revenue operations" not in masked
     assert "Revenue operations" in mapping("hubspot").seed_sql(mask=False)
+
+
+def test_sections_in_other_shapes(tmp_path):
+    path = tmp_path / "discovery.json"
+    path.write_text(json.dumps({
+        "client": {"id": "shapes"},
+        "initiatives": ["Grow the shop", None, {"title": "Cut costs", "customers": ["nobody"]}],
+        "resources": {"zones": [{"name": "shop.example.com"}], "workers": ["checkout"], "misc": "mainframe"},
+    }), encoding="utf-8")
+    result = map_discovery(load_inputs([str(path)]))
+    connection = seeded(result, mask=False)
+    assert connection.execute("SELECT name, custom_fields FROM initiatives ORDER BY id").fetchall() == [
+        ("Grow the shop", "{}"), ("Cut costs", '{"customers": ["nobody"]}')]
+    assert connection.execute("SELECT type, name, custom_fields FROM portfolio_resources ORDER BY id").fetchall() == [
+        ("zone", "shop.example.com", "{}"), ("worker", "checkout", "{}"), ("other", "mainframe", '{"type": "misc"}')]
+    messages = [warning["message"] for warning in result.warnings]
+    assert "discovery initiatives item 1 has no name and was not moved" in messages
+    assert "1 customer(s) of the initiative match no customer id or name: nobody" in messages
