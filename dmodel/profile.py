@@ -504,7 +504,12 @@ def _apply_enum(profile: ColumnProfile, kinds: list[_Value], stored: list[Any]) 
 
 
 def _decide(column: _Name, typed: list[tuple[Any, _Value]], nan_tokens: int) -> _Decision:
-    """Decide the column's logical type from the kinds of all its non-missing values."""
+    """Decide the column's logical type from the kinds of all its non-missing values.
+
+    The first rule that every value fits wins, in this order: boolean,
+    integer, money, real, date or datetime, then uuid, email, url, json,
+    blob and phone. Anything else is text, which may still become an enum.
+    """
     if not typed:
         note = "every value is missing" if not nan_tokens else "only NaN-like strings, kept as text"
         return _Decision("text", notes=[note])
