@@ -538,6 +538,7 @@ def test_section_owner_masked():
 def test_sections_in_other_shapes(tmp_path):
     path = tmp_path / "discovery.json"
     path.write_text(json.dumps({
+        "format": "dmodel.discovery/v1",
         "client": {"id": "shapes"},
         "initiatives": ["Grow the shop", None, {"title": "Cut costs", "customers": ["nobody"]}],
         "resources": {"zones": [{"name": "shop.example.com"}], "workers": ["checkout"], "misc": "mainframe"},
