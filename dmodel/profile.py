@@ -209,10 +209,16 @@ def _classify_number_text(text: str) -> _Value | None:
         if len(digits) > 1 and digits.startswith("0") and digits[1].isdigit():
             return _Value("code", from_text=True)
         number = Decimal(text.replace(",", ""))
-        kind = "number" if "." in text else "integer"
-        return _Value(kind, number=number, decimals=_decimals(number), from_text=True)
+        if "." not in text:
+            return _Value("integer", number=number, from_text=True)
+        if math.isinf(float(number)):
+            return _Value("text", from_text=True)
+        return _Value("number", number=number, decimals=_decimals(number), from_text=True)
     if _EXPONENT.match(text):
-        return _Value("number", number=Decimal(text), decimals=99, from_text=True)
+        number = Decimal(text)
+        if math.isinf(float(number)):
+            return _Value("text", from_text=True)
+        return _Value("number", number=number, decimals=99, from_text=True)
     return None
 
 

@@ -75,6 +75,12 @@ def test_big_integers_stored_as_text():
     assert any("2^53" in note for note in profile.notes)
 
 
+def test_number_beyond_double_range_is_text():
+    profile, converted = stored("measurement", ["1e400", "2.5"])
+    assert profile.logical_type == "text"
+    assert converted == ["1e400", "2.5"]
+
+
 def test_safe_integer_limit_stays_integer():
     profile = profile_values("external_id", [2 ** 53, 5])
     assert profile.logical_type == "integer"
