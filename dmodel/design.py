@@ -47,6 +47,7 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
     infer_references(relations)
 
     built = entities.build_entities(relations, declared, hints, conventions)
+    built.warnings.extend(unmatched_hints(hints, relations))
     graph = build_graph(built.entities)
     order = creation_order(graph)
     by_name = {entity.name: entity for entity in built.entities}
@@ -87,6 +88,22 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
                  relationships=relationships(ordered, built.junctions),
                  query_patterns=patterns, tenancy=tenancy,
                  seed=built.seed_in_order(order), report=report)
+
+
+def unmatched_hints(hints: Hints, relations: RelationSet) -> list[Warning]:
+    """Warn about hints that name a table or column the design does not have, so a typo is not silent."""
+    tables = set(relations.relations)
+    columns = {f"{name}.{column}" for name, relation in relations.relations.items() for column in relation.columns}
+    warnings = []
+    named = [("keys", key) for key in hints.keys] + [("rename", key) for key in hints.rename]
+    named += [("pii", key) for key in hints.pii] + [("types", key) for key in hints.types]
+    for section, key in named:
+        known = columns if "." in key else tables
+        if key not in known and not (section == "pii" and key.split(".")[0] in tables):
+            warnings.append(Warning(
+                code="W501", subject=key, message=f"hint '{section}' names {key}, which the design does not have",
+                fix="use a table or table.column name from model.json (names before any rename)"))
+    return warnings
 
 
 def _normalize(relations: RelationSet, hints: Hints) -> RelationSet:

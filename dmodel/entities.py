@@ -211,6 +211,7 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
     for field_name, declared_field in declared_fields.items():
         if field_name not in taken and field_name not in ("id",):
             column = _declared_only_column(field_name, declared_field, relation.name)
+            _apply_pii_hint(column, hints.pii.get(f"{relation.name}.{field_name}", "__unset__"))
             columns.append(column)
             values[field_name] = [None] * len(relation.rows)
             taken.add(field_name)
