@@ -189,8 +189,8 @@ def _check_facts(facts: TenancyFacts, databases_per_account: int) -> None:
                          place="$.tenancy.data_volume_gb", fix="give the expected data per tenant in GB")
     if databases_per_account < 1:
         raise InputError(f"--assume-databases-per-account is {databases_per_account}; it must be 1 or more",
-                         place="--assume-databases-per-account", fix=f"leave it out to assume {DATABASES_PER_ACCOUNT:,}, or give the account's confirmed "
-                             "limit")
+                         place="--assume-databases-per-account",
+                         fix=f"leave it out to assume {DATABASES_PER_ACCOUNT:,}, or give the account's confirmed limit")
 
 
 def _assumptions(databases_per_account: int) -> list[str]:
@@ -245,8 +245,8 @@ def _factors(facts: TenancyFacts, regions: list[str], isolation: str | None, tot
     lean_gb = D1_MAX_DATABASE_GB * SHARED_VOLUME_LEAN_SHARE
     if total_gb is not None and total_gb > limit_gb:
         found.append(Factor("T103", DATABASE_PER_TENANT, None,
-                            f"{total_gb:g} GB in total is above {limit_gb:g} GB, 80 % of D1's {D1_MAX_DATABASE_GB:g} GB "
-                            "per database, so one shared database has no room to grow"))
+                            f"{total_gb:g} GB in total is above {limit_gb:g} GB, 80 % of D1's "
+                            f"{D1_MAX_DATABASE_GB:g} GB per database, so one shared database has no room to grow"))
     available = databases_per_account - CONTROL_DATABASES
     if facts.tenants is not None and facts.tenants > available:
         found.append(Factor("T106", ROW_LEVEL, None,
@@ -318,8 +318,8 @@ def _consequences(result: Recommendation, facts: TenancyFacts, databases_per_acc
     if facts.data_volume_gb is not None and facts.data_volume_gb > D1_MAX_DATABASE_GB:
         found.append(Warning(
             code="T302", subject="tenancy.data_volume_gb",
-            message=f"one tenant alone expects {facts.data_volume_gb:g} GB, more than a D1 database holds "
-                    f"({D1_MAX_DATABASE_GB:g} GB)",
+            message=f"one tenant alone expects {facts.data_volume_gb:g} GB, more than the maximum size of a D1 "
+                    f"database ({D1_MAX_DATABASE_GB:g} GB)",
             fix="split that tenant's data over several databases (by year or by region, say); dmodel does not plan "
                 "that split"))
     regions = residency_regions(facts.residency)

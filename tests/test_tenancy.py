@@ -104,7 +104,8 @@ def database() -> sqlite3.Connection:
     apply_sql(connection, render_seed(model, mask=False))
     connection.execute("INSERT INTO tenants (id, slug, name) VALUES (2, 'second', 'Second tenant')")
     connection.execute("INSERT INTO companies (id, tenant_id, name) VALUES (10, 2, 'Initech')")
-    connection.execute("INSERT INTO contacts (id, tenant_id, email, company_id) VALUES (10, 2, 'cy@initech.example', 10)")
+    connection.execute(
+        "INSERT INTO contacts (id, tenant_id, email, company_id) VALUES (10, 2, 'cy@initech.example', 10)")
     yield connection
     connection.close()
 
@@ -163,7 +164,8 @@ def test_same_email_in_two_tenants_accepted(database):
 
 def test_same_email_twice_in_one_tenant_rejected(database):
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE constraint failed: contacts.tenant_id, contacts.email"):
-        database.execute("INSERT INTO contacts (id, tenant_id, email, company_id) VALUES (11, 1, 'ann@acme.example', 1)")
+        database.execute(
+            "INSERT INTO contacts (id, tenant_id, email, company_id) VALUES (11, 1, 'ann@acme.example', 1)")
 
 
 def test_every_index_leads_with_tenant_id(database):

@@ -82,7 +82,8 @@ def test_d1_switch_to_row_level_keeps_rows(tmp_path):
     database.add_migration(output.migration.name, output.files[output.migration])
     database.apply_migrations()
     database.execute_file(tmp_path / "out" / "seed.sql")
-    counts = "SELECT (SELECT count(*) FROM deals), (SELECT count(*) FROM deal_contacts), (SELECT count(*) FROM contacts)"
+    counts = ("SELECT (SELECT count(*) FROM deals), (SELECT count(*) FROM deal_contacts), "
+              "(SELECT count(*) FROM contacts)")
     before = database.query(counts)
 
     assert main(["tenancy", str(discovery), str(model_path), "--apply", "row-level", "--migrations",

@@ -172,7 +172,8 @@ def _plan_switch(target, migrations: Path, write: bool, warnings: list) -> dict[
     if not write or not plan.operations:
         return summary
     if plan.refused:
-        raise InputError(f"the planner refused {len(plan.refused)} change(s) of the switch, so no migration was written",
+        raise InputError(f"the planner refused {len(plan.refused)} change(s) of the switch, so no migration was "
+                         "written",
                          file=str(migrations), fix="run without --write-migration to see the refused changes and "
                                                    "the steps proposed for them")
     name = f"{next_migration_number(migrations):04d}_row_level_tenancy.sql"
