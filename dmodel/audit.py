@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dmodel.emit.seed import sql_literal
 from dmodel.errors import InputError
 
 GENESIS_HASH = "0" * 64
@@ -124,6 +125,23 @@ def open_database(path: Path | str, *, writable: bool) -> sqlite3.Connection:
     return connection
 
 
+def next_entry(previous: AuditEntry | None, *, actor: str, action: str, target: str, occurred_at: datetime,
+               details: Any = None) -> AuditEntry:
+    """Return the entry that follows ``previous`` (None for the first), with its id and both hashes."""
+    details_text = canonical_details(details)
+    timestamp = format_timestamp(occurred_at)
+    entry_id = previous.id + 1 if previous else 1
+    prev_hash = previous.row_hash if previous else GENESIS_HASH
+    row_hash = compute_row_hash(prev_hash, entry_id, timestamp, actor, action, target, details_text)
+    return AuditEntry(entry_id, timestamp, actor, action, target, details_text, prev_hash, row_hash)
+
+
+def insert_sql(entry: AuditEntry) -> str:
+    """Return the INSERT statement of one entry, for databases reached through SQL text (a D1 over its API)."""
+    values = ", ".join(sql_literal(value) for value in asdict(entry).values())
+    return f"INSERT INTO {AUDIT_TABLE} ({', '.join(AUDIT_COLUMNS)}) VALUES ({values});"
+
+
 def append_entry(connection: sqlite3.Connection, *, actor: str, action: str, target: str,
                  occurred_at: datetime, details: Any = None) -> AuditEntry:
     """Append one entry at the end of the chain, in one write transaction, and return it as stored.
@@ -131,15 +149,12 @@ def append_entry(connection: sqlite3.Connection, *, actor: str, action: str, tar
     ``BEGIN IMMEDIATE`` takes the write lock before the last row is read, so
     two writers cannot both extend the same row.
     """
-    details_text = canonical_details(details)
-    timestamp = format_timestamp(occurred_at)
     connection.execute("BEGIN IMMEDIATE")
     try:
-        last = connection.execute(f"SELECT id, row_hash FROM {AUDIT_TABLE} ORDER BY id DESC LIMIT 1").fetchone()
-        entry_id = last[0] + 1 if last else 1
-        prev_hash = last[1] if last else GENESIS_HASH
-        row_hash = compute_row_hash(prev_hash, entry_id, timestamp, actor, action, target, details_text)
-        entry = AuditEntry(entry_id, timestamp, actor, action, target, details_text, prev_hash, row_hash)
+        last = connection.execute(
+            f"SELECT {', '.join(AUDIT_COLUMNS)} FROM {AUDIT_TABLE} ORDER BY id DESC LIMIT 1").fetchone()
+        entry = next_entry(AuditEntry(*last) if last else None, actor=actor, action=action, target=target,
+                           occurred_at=occurred_at, details=details)
         connection.execute(f"INSERT INTO {AUDIT_TABLE} ({', '.join(AUDIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            list(asdict(entry).values()))
         connection.execute("COMMIT")

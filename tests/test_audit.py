@@ -11,9 +11,12 @@ import pytest
 from conftest import run_cli
 
 from dmodel.apply import apply_sql, connect
-from dmodel.audit import GENESIS_HASH, append_entry, open_database, read_entries, verify_database
+from dmodel.audit import (
+    GENESIS_HASH, append_entry, insert_sql, next_entry, open_database, read_entries, verify_database, verify_entries,
+)
 from dmodel.generate import initial_migration
 from dmodel.standard import load_standard
+from wrangler_d1 import LocalD1, WranglerError, requires_wrangler
 
 T0 = datetime(2026, 12, 4, 10, 0, tzinfo=timezone.utc)
 
@@ -212,3 +215,42 @@ def test_open_database_read_only(database):
     connection = open_database(database, writable=False)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         connection.execute("INSERT INTO validation_runs (validator, target) VALUES ('a', 'b')")
+
+
+def test_next_entry_is_pure():
+    first = next_entry(None, actor="a", action="b", target="c", occurred_at=T0)
+    second = next_entry(first, actor="a", action="b", target="c", occurred_at=T0, details={"x": 1})
+    assert (first.id, second.id) == (1, 2)
+    assert second.prev_hash == first.row_hash
+    assert verify_entries([first, second]).intact
+
+
+def test_insert_sql_round_trip(tmp_path):
+    connection = connect(tmp_path / "sql.db")
+    apply_sql(connection, initial_migration(load_standard("platform"))[0])
+    entry = next_entry(None, actor="O'Brien", action="token.create", target="service_tokens/1", occurred_at=T0,
+                       details={"note": "semi; colon"})
+    apply_sql(connection, insert_sql(entry))
+    assert read_entries(connection) == [entry]
+
+
+@requires_wrangler
+def test_platform_audit_log_on_local_d1(tmp_path):
+    d1 = LocalD1(tmp_path)
+    forward, _ = initial_migration(load_standard("platform"))
+    d1.add_migration("0001_initial_schema.sql", forward)
+    first = next_entry(None, actor="ops", action="token.create", target="service_tokens/1", occurred_at=T0)
+    second = next_entry(first, actor="crm-sync", action="d1.migrate", target="larkspur-sales", occurred_at=T0)
+    off_chain = next_entry(None, actor="mallory", action="x", target="y", occurred_at=T0)
+    d1.add_migration("0002_audit_entries.sql", insert_sql(first) + "\n" + insert_sql(second) + "\n")
+    d1.apply_migrations()
+
+    with pytest.raises(WranglerError, match="append-only: UPDATE is not allowed"):
+        d1.execute("UPDATE audit_log SET actor = 'mallory' WHERE id = 1")
+    with pytest.raises(WranglerError, match="append-only: DELETE is not allowed"):
+        d1.execute("DELETE FROM audit_log WHERE id = 2")
+    with pytest.raises(WranglerError, match="prev_hash must equal"):
+        d1.execute(insert_sql(off_chain).replace("VALUES (1,", "VALUES (3,"))
+    with d1.connect_readonly() as connection:
+        assert verify_database(connection).intact
+        assert read_entries(connection) == [first, second]

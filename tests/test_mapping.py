@@ -15,7 +15,9 @@ from dmodel.emit.sql import render_schema
 from dmodel.errors import InputError
 from dmodel.loaders import load_inputs
 from dmodel.mapping import CUSTOM, MappingResult, map_discovery, match_stage, parse_mapping_hints
+from dmodel.generate import initial_migration
 from dmodel.standard import load_standard
+from wrangler_d1 import LocalD1, requires_wrangler
 
 DATA = Path(__file__).parent / "data" / "mapping"
 VOCABULARIES = ["hubspot", "salesforce", "spreadsheet"]
@@ -552,3 +554,18 @@ def test_sections_in_other_shapes(tmp_path):
     messages = [warning["message"] for warning in result.warnings]
     assert "discovery initiatives item 1 has no name and was not moved" in messages
     assert "1 customer(s) of the initiative match no customer id or name: nobody" in messages
+
+
+@requires_wrangler
+def test_mapped_seed_on_local_d1(tmp_path):
+    result = mapping("hubspot")
+    d1 = LocalD1(tmp_path)
+    forward, _ = initial_migration(load_standard("crm"))
+    d1.add_migration("0001_initial_schema.sql", forward)
+    d1.add_migration("0002_mapped_seed.sql", result.seed_sql(mask=True))
+    d1.apply_migrations()
+    counts = d1.execute("SELECT (SELECT count(*) FROM customers) AS customers, "
+                        "(SELECT count(*) FROM opportunities WHERE stage_id IS NULL) AS unstaged, "
+                        "(SELECT count(*) FROM engagements) AS engagements")
+    assert counts == [[{"customers": 6, "unstaged": 1, "engagements": 4}]]
+    assert d1.query("PRAGMA foreign_key_check") == []
