@@ -125,10 +125,13 @@ def profile_relations(relations: RelationSet, hints: Hints) -> None:
     """Profile every column of every relation and convert its values to the stored form."""
     for relation in relations.relations.values():
         for column in relation.columns:
-            profile = profile_values(column, relation.values(column))
             forced = hints.types.get(f"{relation.name}.{column}")
-            if forced:
-                profile.logical_type = forced  # type: ignore[assignment]
+            try:
+                profile = profile_values(column, relation.values(column), logical_type=forced)
+            except ValueError as error:
+                raise InputError(f"hint types forces {relation.name}.{column} to '{forced}', but {error}",
+                                 place=f"hints: types.{relation.name}.{column}",
+                                 fix="choose a type every sample value fits, or remove the hint") from None
             relation.profiles[column] = profile
             for row in relation.rows:
                 row[column] = convert_value(row.get(column), profile)
@@ -216,7 +219,7 @@ def relationships(ordered: list[Any], junctions: set[str]) -> list[Relationship]
         for foreign_key in entity.foreign_keys:
             single_unique = len(foreign_key.columns) == 1 and by_name[entity.name].column(
                 foreign_key.columns[0]).unique
-            nullable = all(entity.column(column).nullable for column in foreign_key.columns)
+            nullable = any(entity.column(column).nullable for column in foreign_key.columns)
             found.append(Relationship(parent=foreign_key.ref_table, child=entity.name,
                                       cardinality="1:1" if single_unique else "1:N", optional=nullable,
                                       columns=list(foreign_key.columns),

@@ -28,7 +28,10 @@ def _fold_synonyms(data: Any, canonical: str, synonyms: tuple[str, ...]) -> Any:
         if synonym != canonical and synonym in data and canonical not in data:
             data[canonical] = data.pop(synonym)
     value = data.get(canonical)
-    if isinstance(value, dict):
+    if isinstance(value, list):
+        # Shorthand: a plain name stands for an item with only that name.
+        data[canonical] = [{"name": item} if isinstance(item, str) else item for item in value]
+    elif isinstance(value, dict):
         # {"name": {...}} maps become lists with the key as name.
         data[canonical] = [
             {"name": key, **item} if isinstance(item, dict) else {"name": key, "type": item}

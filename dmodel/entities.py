@@ -201,7 +201,8 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
                             description=f"References {link.parent}.", source=_source(relation, original))
         else:
             column = _data_column(relation, original, name, declared_fields.get(name), built)
-        _apply_declared(column, declared_fields.get(name), column_values, relation.name, built)
+        _apply_declared(column, declared_fields.get(name), relation.values(original), column_values,
+                        relation.name, built)
         _apply_pii_hint(column, hints.pii.get(f"{relation.name}.{name}", "__unset__"))
         columns.append(column)
         values[name] = column_values
@@ -258,6 +259,9 @@ def _data_column(relation: Relation, original: str, name: str, declared_field: D
     column = Column(name=name, logical_type=profile.logical_type, sqlite_type=profile.sqlite_type,
                     nullable=nullable, pii=profile.pii, currency=profile.currency, scale=profile.scale,
                     enum_values=profile.enum_values, source=_source(relation, original))
+    if column.pii and column.logical_type == "enum":
+        # A few repeated names or emails are people, not a closed set of values.
+        column.logical_type, column.enum_values = "text", None
     column.check = _check_for(column)
     return column
 
@@ -268,26 +272,29 @@ def _check_for(column: Column) -> str | None:
     if column.logical_type == "boolean":
         return f"{name} IN (0, 1)"
     if column.logical_type == "json":
-        return f"json_valid({name})"
+        # SQLite before 3.45 returns 0, not NULL, for json_valid(NULL), so NULL needs its own test.
+        return f"{name} IS NULL OR json_valid({name})"
     if column.logical_type == "enum" and column.enum_values:
         return f"{name} IN ({', '.join(quote_string(value) for value in column.enum_values)})"
     return None
 
 
-def _apply_declared(column: Column, declared_field: DeclaredField | None, values: list[Any], table: str,
-                    built: BuiltEntities) -> None:
+def _apply_declared(column: Column, declared_field: DeclaredField | None, source_values: list[Any],
+                    values: list[Any], table: str, built: BuiltEntities) -> None:
+    """Apply what discovery declared about a field; ``values`` are as stored, after key translation."""
     if declared_field is None:
         return
     column.description = declared_field.description or column.description
-    has_nulls = any(value is None for value in values)
+    missing = sum(value is None for value in source_values)
     if declared_field.required:
-        if has_nulls and values:
+        if missing:
             built.warnings.append(Warning(
                 code="W102", subject=f"{table}.{column.name}",
-                message=f"{table}.{column.name} is declared required but {sum(v is None for v in values)} "
-                        "sample rows have no value; the column stays nullable",
+                message=f"{table}.{column.name} is declared required but {missing} sample rows have no value; "
+                        "the column stays nullable",
                 fix="fill the missing values in the source, or mark the field not required"))
-        else:
+        elif not any(value is None for value in values):
+            # Values that match no parent row were cleared (warning W101), so the column stays nullable then.
             column.nullable = False
     if declared_field.unique and len({value for value in values if value is not None}) == len(
             [value for value in values if value is not None]):

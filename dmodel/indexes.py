@@ -50,7 +50,9 @@ def advise(entities: list[Entity], patterns: list[QueryPattern]) -> IndexAdvice:
                 message=f"query pattern on {entity.name} uses unknown column(s) {', '.join(unknown)}",
                 fix=f"use columns of {entity.name}: {', '.join(sorted(known))}"))
             continue
-        columns = list(dict.fromkeys([*pattern.filter, *pattern.sort]))
+        # Equality filters lead; a column that is both filtered and sorted on is a range and follows them.
+        equality = [column for column in pattern.filter if column not in pattern.sort]
+        columns = list(dict.fromkeys([*equality, *pattern.sort]))
         if not columns:
             continue
         query = _query_text(entity.name, pattern)
@@ -70,7 +72,8 @@ def advise(entities: list[Entity], patterns: list[QueryPattern]) -> IndexAdvice:
 
 
 def _query_text(table: str, pattern: QueryPattern) -> str:
-    where = " AND ".join(f"{quote_identifier(column)} = ?" for column in pattern.filter)
+    where = " AND ".join(f"{quote_identifier(column)} {'>=' if column in pattern.sort else '='} ?"
+                         for column in pattern.filter)
     order = ", ".join(quote_identifier(column) for column in pattern.sort)
     text = f"SELECT * FROM {quote_identifier(table)}"
     if where:

@@ -103,3 +103,13 @@ def test_generate_missing_model(tmp_path):
 @pytest.mark.parametrize("args", [["design"], ["generate"], ["nonsense"]])
 def test_usage_errors_exit_2(args):
     assert run_cli(*args).status == 2
+
+
+def test_forced_type_that_does_not_fit(tmp_path):
+    source = tmp_path / "items.json"
+    source.write_text('[{"id": 1, "size": "large"}, {"id": 2, "size": "small"}]')
+    hints = tmp_path / "hints.json"
+    hints.write_text('{"types": {"items.size": "integer"}}')
+    out = tmp_path / "model.json"
+    result = run_cli("design", source, "-o", out, "--hints", hints)
+    assert_rejected(result, out, "items.size", "integer")

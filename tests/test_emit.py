@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
+import pytest
+
 from dmodel.apply import apply_sql, connect
 from dmodel.emit.mermaid import render_erd
 from dmodel.emit.seed import MAX_STATEMENT_BYTES, render_seed
@@ -148,3 +150,15 @@ def test_erd_labels_odd_names():
     lines = render_erd(hostile_model()).splitlines()
     assert '        TEXT gr__e "größe"' in lines
     assert "        TEXT say__hi_ \"say 'hi'\"" in lines
+
+
+def test_nullable_json_column_accepts_null():
+    model = hostile_model()
+    model.entities[0].columns.append(Column(name="extra", logical_type="json", sqlite_type="TEXT"))
+    from dmodel.entities import _check_for
+    model.entities[0].columns[-1].check = _check_for(model.entities[0].columns[-1])
+    connection = connect(":memory:")
+    apply_sql(connection, render_schema(model))
+    connection.execute('INSERT INTO "group" (id, extra) VALUES (1, NULL), (2, \'{"a": 1}\')')
+    with pytest.raises(sqlite3.IntegrityError):
+        connection.execute('INSERT INTO "group" (id, extra) VALUES (3, \'not json\')')

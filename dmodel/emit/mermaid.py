@@ -36,7 +36,8 @@ def render_erd(model: Model) -> str:
         lines.append("    }")
     for entity in model.entities:
         for foreign_key in entity.foreign_keys:
-            nullable = all(entity.column(column).nullable for column in foreign_key.columns)
+            # A composite key with any NULL column is not enforced, so one nullable column makes it optional.
+            nullable = any(entity.column(column).nullable for column in foreign_key.columns)
             one_to_one = len(foreign_key.columns) == 1 and entity.column(foreign_key.columns[0]).unique
             parent_side = "|o" if nullable else "||"
             child_side = "o|" if one_to_one else "o{"
