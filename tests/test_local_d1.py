@@ -246,8 +246,9 @@ def test_failed_migration_is_not_recorded(tmp_path):
     assert d1.query("SELECT count(*) FROM t") == [(0,)]
 
 
-def test_example_migration_and_seed_match_sqlite(tmp_path):
-    """The bundled example's generated migration 0001 and seed give the same rows on D1 as in sqlite3."""
+def test_example_seed_and_rollback(tmp_path):
+    """The bundled example's migration 0001 and seed give the same rows on D1 as in sqlite3, and its
+    rollback then empties the database."""
     from dmodel.apply import apply_files
 
     out = tmp_path / "out"
@@ -274,3 +275,8 @@ def test_example_migration_and_seed_match_sqlite(tmp_path):
     for table in tables:
         assert d1.query(f'SELECT count(*) FROM "{table}"') == [(expected.row_counts[table],)], table
     assert d1.query("PRAGMA foreign_key_check") == []
+
+    # The rollback drops every table while the seed rows are still there, with foreign keys on.
+    d1.execute_file(out / "migrations" / "rollback" / migration.name)
+    assert d1.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') "
+                    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'") == []
