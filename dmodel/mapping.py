@@ -831,6 +831,15 @@ def _entity_questions(entities: list[EntityMapping]) -> list[Question]:
     return questions
 
 
+@dataclass
+class _Parent:
+    """Values of an embedded parent record found in one child record, with their source fields."""
+
+    values: dict[str, Any]
+    fields: dict[str, tuple[str, Any]]
+    references: dict[str, tuple[str, Any]]
+
+
 class _SeedBuilder:
     """Builds the rows of every CRM table from the mapped sources, resolving references as it goes."""
 
@@ -901,10 +910,8 @@ class _SeedBuilder:
              mappings: dict[str, FieldMapping], currency: str | None, problems: dict[str, int]) -> _Row | None:
         table = entity.target
         row = _Row({}, {}, {})
-        parent: dict[str, Any] = {}
-        parent_custom: dict[str, Any] = {}
+        parent = _Parent({}, {}, {})
         name_parts: list[tuple[int, str]] = []
-        reference_text: dict[str, str] = {}
         for field_name in source.fields:
             value = record.get(field_name)
             if not _present(value):
@@ -913,12 +920,13 @@ class _SeedBuilder:
             if mapping.pii:
                 row.pii[field_name] = mapping.pii
             column = mapping.target.partition(".")[2]
+
             if mapping.role == "custom":
                 row.custom[field_name] = value
             elif mapping.role.startswith("name_part"):
                 name_parts.append((int(mapping.role.partition(":")[2]), str(value).strip()))
             elif mapping.role == "reference":
-                reference_text[column] = str(value).strip()
+                parent.references[column] = (field_name, value)
                 resolved = self._resolve(_REFERENCES[column], value)
                 if resolved is not None:
                     row.values[column] = resolved
@@ -927,16 +935,23 @@ class _SeedBuilder:
             elif column == "stage_id":
                 self._stage_value(entity, field_name, value, row)
             else:
-                target = parent if mapping.role == "embedded" else row.values
+                target_table = mapping.target.partition(".")[0]
                 try:
-                    target[column] = _convert(column, value, source.profiles[field_name], mapping.target.split(".")[0])
+                    converted = _convert(column, value, source.profiles[field_name], target_table)
                 except _Unconvertible:
-                    (parent_custom if mapping.role == "embedded" else row.custom)[field_name] = value
+                    row.custom[field_name] = value
                     problems[field_name] = problems.get(field_name, 0) + 1
+                    continue
+                if mapping.role == "embedded":
+                    parent.values[column] = converted
+                    parent.fields[column] = (field_name, value)
+                else:
+                    row.values[column] = converted
+
         if name_parts:
             row.values.setdefault("name", " ".join(text for _, text in sorted(name_parts)))
-        if parent:
-            self._embedded_parent(table, row, parent, reference_text)
+        if parent.values:
+            self._embedded_parent(table, row, parent)
         return self._complete(table, entity, row, currency)
 
     def _stage_value(self, entity: EntityMapping, field_name: str, value: Any, row: _Row) -> None:
@@ -950,16 +965,36 @@ class _SeedBuilder:
         else:
             row.custom[field_name] = value
 
-    def _embedded_parent(self, table: str, row: _Row, parent: dict[str, Any], reference_text: dict[str, str]) -> None:
+    def _embedded_parent(self, table: str, row: _Row, parent: _Parent) -> None:
+        """Link the row to the parent record whose fields it carries, creating the parent when it is new.
+
+        A parent value that disagrees with the parent row already stored stays in the child's custom_fields,
+        and so do parent values that cannot form a parent row (no name and no resolved reference).
+        """
         parent_table, column = EMBEDDED_PARENTS[table]
-        if column in row.values or "name" not in parent:
+        parent_id = row.values.get(column)
+        if parent_id is None and "name" in parent.values:
+            parent_id = self.by_name[parent_table].get(str(parent.values["name"]).casefold())
+        if parent_id is None and "name" in parent.values:
+            reference = parent.references.get(column)
+            external = _ids(reference[1])[0] if reference else None
+            values = {"external_id": external, **parent.values} if external else dict(parent.values)
+            row.values[column] = self._insert(parent_table, _Row(values, {}, {}))[0]
+            if reference and len(_ids(reference[1])) == 1:
+                row.custom.pop(reference[0], None)
             return
-        external = _ids(reference_text[column])[0] if column in reference_text else None
-        existing = self.by_name[parent_table].get(str(parent["name"]).casefold())
-        if existing is None:
-            values = {"external_id": external, **parent} if external else dict(parent)
-            existing = self._insert(parent_table, _Row(values, {}, {}))[0]
-        row.values[column] = existing
+        if parent_id is None:
+            row.custom.update({field_name: value for field_name, value in parent.fields.values()})
+            return
+
+        row.values[column] = parent_id
+        stored = self.rows[parent_table][parent_id - 1].values
+        for key, value in parent.values.items():
+            if stored.get(key) is None:
+                stored[key] = value
+            elif stored[key] != value:
+                field_name, raw = parent.fields[key]
+                row.custom[field_name] = raw
 
     def _complete(self, table: str, entity: EntityMapping, row: _Row, currency: str | None) -> _Row | None:
         values = row.values

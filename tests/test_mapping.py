@@ -569,3 +569,33 @@ def test_mapped_seed_on_local_d1(tmp_path):
                         "(SELECT count(*) FROM engagements) AS engagements")
     assert counts == [[{"customers": 6, "unstaged": 1, "engagements": 4}]]
     assert d1.query("PRAGMA foreign_key_check") == []
+
+
+def inline_discovery(tmp_path: Path, records: list[dict]) -> MappingResult:
+    path = tmp_path / "discovery.json"
+    path.write_text(json.dumps({"format": "dmodel.discovery/v1", "client": {"id": "inline"},
+                                "datasets": [{"name": "pipeline", "source": "Sales tracker", "records": records}]}),
+                    encoding="utf-8")
+    return map_discovery(load_inputs([str(path)]))
+
+
+def test_embedded_parent_disagreement_kept(tmp_path):
+    result = inline_discovery(tmp_path, [
+        {"Client": "Acme Diner", "Email": "old@acme.example.com", "Status": "Won", "Value": "$100.00"},
+        {"Client": "Acme Diner", "Email": "new@acme.example.com", "Status": "Lost", "Value": "$200.00"},
+        {"Client": "Acme Diner", "Status": "Lead", "Value": "$300.00"},
+    ])
+    connection = seeded(result, mask=False)
+    assert connection.execute("SELECT name, email FROM customers").fetchall() == [("Acme Diner", "old@acme.example.com")]
+    rows = connection.execute("SELECT customer_id, custom_fields FROM opportunities ORDER BY id").fetchall()
+    assert rows == [(1, "{}"), (1, '{"Email": "new@acme.example.com"}'), (1, "{}")]
+
+
+def test_embedded_values_without_parent_kept(tmp_path):
+    result = inline_discovery(tmp_path, [
+        {"Client": "Acme Diner", "Email": "a@acme.example.com", "Status": "Won", "Value": "$100.00"},
+        {"Email": "b@acme.example.com", "Status": "Lead", "Value": "$300.00"},
+    ])
+    connection = seeded(result, mask=False)
+    rows = connection.execute("SELECT customer_id, custom_fields FROM opportunities ORDER BY id").fetchall()
+    assert rows == [(1, "{}"), (None, '{"Email": "b@acme.example.com"}')]
