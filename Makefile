@@ -21,7 +21,7 @@ install: $(STAMP)
 # npm the local D1 tests are skipped, and pytest names the reason.
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+		npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch $(NODE_STAMP); \
 	else \
 		echo "npm not found: the local D1 tests will be skipped" >&2; \
 	fi
