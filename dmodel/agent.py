@@ -175,7 +175,9 @@ TOOLS: list[dict[str, Any]] = [
         "description": (
             "Generate SQL from model.json into the output folder: schema.sql, the next numbered "
             "migration in migrations/ with its rollback in migrations/rollback/, erd.mmd, seed.sql, "
-            "indexes.md and schema.md. Returns the files written as JSON."),
+            "indexes.md and schema.md. Uses hints.json for renames. Breaking and destructive changes "
+            "are refused and come back as warnings with expand/contract steps. Returns the files "
+            "written as JSON."),
         "input_schema": {"type": "object", "properties": {}, "additionalProperties": False},
     },
     {
@@ -286,7 +288,11 @@ class Workspace:
 
     def generate(self, arguments: dict[str, Any]) -> str:
         self._require_model()
-        return self._run_command(["generate", str(self.model_path), "-o", str(self.directory), "--json"])
+        argv = ["generate", str(self.model_path), "-o", str(self.directory), "--json"]
+        if self.hints_path.is_file():
+            # The renames in the hints let the migration rename a table or column instead of dropping it.
+            argv += ["--hints", str(self.hints_path)]
+        return self._run_command(argv)
 
     def read_report(self, arguments: dict[str, Any]) -> str:
         self._require_model()

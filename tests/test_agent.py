@@ -532,3 +532,29 @@ def test_example_session_stops_at_turn_limit(tmp_path):
     assert tool_result_of(api.requests[2], "call_report_0")
     records = transcript_records(out)
     assert records[-1] == {**records[-1], "type": "stop", "stop_reason": "max_turns", "turns": 3}
+
+
+def test_example_session_evolves_with_rename(tmp_path):
+    rename = {"rename": {"deals": "opportunities"}}
+    steps = [
+        message(tool_use("call_design", "design")),
+        after("call_design", message(tool_use("call_generate", "generate"))),
+        after("call_generate", message(tool_use("call_hints", "write_hints", {"hints": rename}))),
+        after("call_hints", message(tool_use("call_design_again", "design"))),
+        after("call_design_again", message(tool_use("call_generate_again", "generate"))),
+        after("call_generate_again", message(tool_use("call_verify", "verify"))),
+        after("call_verify", message(text("Renamed deals."), stop_reason="end_turn")),
+    ]
+    api, out, result = run(tmp_path, steps, discovery=EXAMPLE)
+
+    assert result.completed
+    migrations = sorted(path.name for path in (out / "migrations").glob("*.sql"))
+    assert [name[:5] for name in migrations] == ["0001_", "0002_"]
+    second = (out / "migrations" / migrations[1]).read_text(encoding="utf-8")
+    assert "ALTER TABLE deals RENAME TO opportunities;" in second
+    assert "DROP TABLE" not in second
+
+    verified = json.loads(last_tool_results(api.requests[6])["call_verify"]["content"])
+    assert verified["ok"] is True
+    assert "opportunities" in verified["tables"]
+    assert verified["rollback"] == {"ok": True, "tables_left": []}
