@@ -339,6 +339,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.shutdown(2)
 
 
+def cli_runner(monkeypatch, api: FakeD1Api, module: str, command: str):
+    """Return ``run(*arguments)`` for the real ``dmodel`` entry point, aimed at the fake API.
+
+    Only ``module`` is registered, the credentials are set in the environment
+    and ``--base-url`` points at ``api``; ``run`` returns the exit status.
+    """
+    from dmodel import cli
+    from dmodel.d1client import ACCOUNT_VARIABLE, TOKEN_VARIABLE
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES", [module])
+    monkeypatch.setenv(ACCOUNT_VARIABLE, api.account_id)
+    monkeypatch.setenv(TOKEN_VARIABLE, TOKEN)
+    return lambda *arguments: cli.main([command, *arguments, "--base-url", api.base_url])
+
+
 @pytest.fixture
 def api(tmp_path):
     with FakeD1Api(tmp_path / "api", token=TOKEN) as server:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_d1_api import TOKEN, api, client, sleeps, token_never_shown  # noqa: F401 - fixtures
+from fake_d1_api import TOKEN, api, cli_runner, client, sleeps, token_never_shown  # noqa: F401 - fixtures
 
 from dmodel.d1client import (
     ACCOUNT_VARIABLE,
@@ -328,13 +328,8 @@ def test_lost_response_applies_once(api, client, sleeps):
 
 @pytest.fixture
 def run_drift(monkeypatch, api):
-    """Run the real ``dmodel drift --d1`` against the fake API, credentials in the environment."""
-    from dmodel import cli
-
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ["drift"])
-    monkeypatch.setenv(ACCOUNT_VARIABLE, api.account_id)
-    monkeypatch.setenv(TOKEN_VARIABLE, TOKEN)
-    return lambda *arguments: cli.main(["drift", *arguments, "--base-url", api.base_url])
+    """Run the real ``dmodel drift`` against the fake API."""
+    return cli_runner(monkeypatch, api, "drift", "drift")
 
 
 def test_drift_d1_clean(api, client, run_drift, capsys):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_d1_api import TOKEN, api, client, sleeps, token_never_shown  # noqa: F401 - fixtures
+from fake_d1_api import TOKEN, api, cli_runner, client, sleeps, token_never_shown  # noqa: F401 - fixtures
 
-from dmodel import cli
-from dmodel.d1client import ACCOUNT_VARIABLE, TOKEN_VARIABLE, Credentials, D1Client, list_migrations
+from dmodel.d1client import TOKEN_VARIABLE, list_migrations
 from dmodel.errors import InputError
 from dmodel.fanout import Target, fan_out, resolve_targets
 
@@ -158,11 +157,8 @@ def test_summary_table_lists_each_database(api, client, migrations_dir):
 
 @pytest.fixture
 def run_cli(monkeypatch, api):
-    """Run the real ``dmodel`` entry point with only the fan-out subcommand, credentials in the environment."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ["d1"])
-    monkeypatch.setenv(ACCOUNT_VARIABLE, api.account_id)
-    monkeypatch.setenv(TOKEN_VARIABLE, TOKEN)
-    return lambda *arguments: cli.main(["fanout", *arguments, "--base-url", api.base_url])
+    """Run the real ``dmodel fanout`` against the fake API."""
+    return cli_runner(monkeypatch, api, "d1", "fanout")
 
 
 def test_cli_fanout_json(api, run_cli, migrations_dir, capsys):
