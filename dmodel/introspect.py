@@ -17,12 +17,13 @@ case, whitespace and redundant outer parentheses.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from dmodel.conventions import quote_identifier
 from dmodel.errors import InputError
@@ -50,8 +51,9 @@ _TOKEN = re.compile(r"""
 """, re.S | re.X)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One lexical token: its kind (a group name of ``_TOKEN``), its text and its offsets."""
+
     kind: str
     text: str
     start: int
@@ -75,15 +77,19 @@ class Token:
         return self.kind in ("word", "quoted")
 
 
-def tokenize(sql: str, *, keep_space: bool = False) -> list[Token]:
-    """Split SQL text into tokens; spaces and comments are dropped unless ``keep_space``."""
+@functools.lru_cache(maxsize=65536)
+def tokenize(sql: str) -> tuple[Token, ...]:
+    """Split SQL text into tokens, without spaces and comments.
+
+    Results are cached, because planning reads the same ``CREATE`` text in
+    the current, target and scratch schemas.
+    """
     tokens = []
     for match in _TOKEN.finditer(sql):
         kind = match.lastgroup or "operator"
-        if not keep_space and kind in ("space", "comment"):
-            continue
-        tokens.append(Token(kind, match.group(), match.start(), match.end()))
-    return tokens
+        if kind not in ("space", "comment"):
+            tokens.append(Token(kind, match.group(), match.start(), match.end()))
+    return tuple(tokens)
 
 
 def _render_token(token: Token) -> str:
@@ -114,6 +120,7 @@ def _matching_parenthesis(tokens: list[Token], opening: int) -> int:
     return len(tokens) - 1
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_sql(sql: str | None) -> str | None:
     """Return a canonical form of an expression or statement for comparison.
 
@@ -130,33 +137,45 @@ def normalize_sql(sql: str | None) -> str | None:
     return " ".join(_render_token(token) for token in tokens)
 
 
+_CODE = re.compile(r"--[^\n]*|/\*.*?(?:\*/|\Z)|\s+", re.S)
+
+
+def _has_code(text: str) -> bool:
+    return bool(_CODE.sub("", text))
+
+
 def split_statements(sql: str) -> list[str]:
     """Split a script into statements, each ending with ``;``.
 
     A ``;`` inside a string, a comment or a trigger body does not end a
-    statement; ``sqlite3.complete_statement`` decides where one is complete.
-    Text after the last ``;`` is returned as a statement of its own when it
-    holds more than spaces and comments.
+    statement, because ``sqlite3.complete_statement`` decides where one is
+    complete. Text after the last ``;`` is returned as a statement of its own
+    when it contains more than spaces and comments.
     """
     statements = []
     start = 0
-    for token in tokenize(sql):
-        if token.text != ";" or token.kind != "operator":
-            continue
-        candidate = sql[start:token.end]
+    position = sql.find(";")
+    while position >= 0:
+        candidate = sql[start:position + 1]
         if sqlite3.complete_statement(candidate):
-            if tokenize(candidate[:-1]):
+            if _has_code(candidate[:-1]):
                 statements.append(candidate.strip())
-            start = token.end
+            start = position + 1
+        position = sql.find(";", position + 1)
     rest = sql[start:]
-    if tokenize(rest):
+    if _has_code(rest):
         statements.append(rest.strip())
     return statements
 
 
-def identifiers_in(sql: str) -> set[str]:
+def identifiers_in(sql: str) -> frozenset[str]:
     """Return every name a statement mentions, lowercased: tables, columns, functions."""
-    return {token.value for token in tokenize(sql) if token.is_name}
+    return _identifiers(sql)
+
+
+@functools.lru_cache(maxsize=65536)
+def _identifiers(sql: str) -> frozenset[str]:
+    return frozenset(token.value for token in tokenize(sql) if token.is_name)
 
 
 def add_if_not_exists(sql: str) -> str:
@@ -364,17 +383,19 @@ def _parse_column(sql: str, tokens: list[Token], parsed: _ParsedTable) -> None:
     position = 1
     while position < len(tokens):
         token = tokens[position]
-        if token.is_word("check") and position + 1 < len(tokens) and tokens[position + 1].text == "(":
+        word = token.text.lower() if token.kind == "word" else ""
+        opens = position + 1 < len(tokens) and tokens[position + 1].text == "("
+        if word == "check" and opens:
             expression, position = _parenthesized(sql, tokens, position + 1)
             column.checks.append(expression)
-        elif token.is_word("as") and position + 1 < len(tokens) and tokens[position + 1].text == "(":
+        elif word == "as" and opens:
             column.generated, position = _parenthesized(sql, tokens, position + 1)
-        elif token.is_word("collate") and position + 1 < len(tokens):
+        elif word == "collate" and position + 1 < len(tokens):
             column.collation = tokens[position + 1].value.upper()
             position += 1
-        elif token.is_word("autoincrement"):
+        elif word == "autoincrement":
             parsed.autoincrement = True
-        elif token.is_word("references"):
+        elif word == "references":
             parent, deferred = _parse_references(tokens, position)
             if deferred:
                 parsed.deferred.add(((column.name,), parent))
@@ -404,8 +425,12 @@ def _parse_table_constraint(sql: str, tokens: list[Token], parsed: _ParsedTable)
             parsed.autoincrement = True
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_create_table(sql: str) -> _ParsedTable:
-    """Read what the pragmas leave out from a ``CREATE TABLE`` statement."""
+    """Read what the pragmas leave out from a ``CREATE TABLE`` statement.
+
+    The result is cached, so callers copy what they change.
+    """
     tokens = tokenize(sql)
     parsed = _ParsedTable()
     opening, closing = _table_body(tokens)
@@ -462,18 +487,16 @@ def _introspect_table(execute: Execute, name: str, sql: str, kind: dict | None) 
     table = Table(name=name, sql=sql, autoincrement=parsed.autoincrement)
     table.strict = bool(kind["strict"]) if kind else parsed.strict
     table.without_rowid = bool(kind["wr"]) if kind else parsed.without_rowid
-    table.checks = parsed.checks
+    table.checks = list(parsed.checks)
 
     quoted = _quote_pragma_argument(name)
     primary_key = []
     for row in execute(f"PRAGMA table_xinfo({quoted})"):
-        column = parsed.columns.get(str(row["name"]).lower()) or Column(name=row["name"])
-        column.name = row["name"]
-        column.type = row["type"] or ""
-        column.not_null = bool(row["notnull"])
-        column.default = row["dflt_value"]
-        column.primary_key = int(row["pk"])
-        column.hidden = int(row["hidden"])
+        written = parsed.columns.get(str(row["name"]).lower()) or Column(name=row["name"])
+        column = Column(name=row["name"], type=row["type"] or "", not_null=bool(row["notnull"]),
+                        default=row["dflt_value"], primary_key=int(row["pk"]), hidden=int(row["hidden"]),
+                        generated=written.generated, collation=written.collation, checks=list(written.checks),
+                        definition=written.definition)
         table.columns.append(column)
         if column.primary_key:
             primary_key.append((column.primary_key, column.name))
@@ -501,11 +524,13 @@ def _introspect_table(execute: Execute, name: str, sql: str, kind: dict | None) 
     return table
 
 
-def introspect(execute: Execute) -> Schema:
+def introspect(execute: Execute, *, tables: set[str] | None = None) -> Schema:
     """Read the schema behind ``execute(sql) -> list[dict]`` into a :class:`Schema`.
 
     Skips D1's ``_cf_*`` tables, SQLite's ``sqlite_*`` tables, wrangler's
-    ``d1_migrations`` and the shadow tables of virtual tables.
+    ``d1_migrations`` and the shadow tables of virtual tables. With
+    ``tables`` (lowercased names), reads only those tables with their
+    indexes and triggers, and no views.
     """
     kinds = _table_kinds(execute)
     schema = Schema()
@@ -513,6 +538,8 @@ def introspect(execute: Execute) -> Schema:
     for row in rows:
         kind, name, sql = row["type"], str(row["name"]), row["sql"]
         if sql is None or _skipped(name) or _skipped(str(row["tbl_name"])):
+            continue
+        if tables is not None and str(row["tbl_name"]).lower() not in tables:
             continue
         key = name.lower()
         if kind == "table":

@@ -34,7 +34,8 @@ from dmodel.compare import Change, Renames, Safety, compare, resolve_renames
 from dmodel.conventions import quote_identifier
 from dmodel.errors import DmodelError
 from dmodel.introspect import (
-    Column, Schema, Table, add_if_not_exists, dependency_order, identifiers_in, introspect_connection,
+    Column, Schema, Table, add_if_not_exists, connection_executor, dependency_order, identifiers_in, introspect,
+    introspect_connection,
     iter_references, replay, scratch_connection, schema_from_sql, tokenize,
 )
 from dmodel.rebuild import Fill, rebuild_group, rebuild_statements
@@ -251,38 +252,56 @@ class _Planner:
         self.allow_destructive = allow_destructive
         self.backfill = {key.lower(): value for key, value in backfill.items()}
         self.plan = MigrationPlan(initial=not current)
+        self.involved = involved_names(changes, current, target)
+        self.scratch_current = subset(current, self.involved)
         self.scratch = scratch_connection()
-        self._run(current.statements(), "building the current schema")
-        self.state = current
+        self._run(self.scratch_current.statements(), "building the current schema")
+        self.state = self.scratch_current
         self.stale = False
+        self.pending: list[Operation] = []
 
     # -- scratch database --
 
     def _run(self, statements: list[str], what: str) -> None:
+        self._run_operations([Operation(code="", reason=what, forward=statements)], reverse=False)
+
+    def _run_operations(self, operations: list[Operation], *, reverse: bool) -> None:
+        """Run the operations' statements in one transaction; a failure names the operation and statement."""
         self.scratch.execute("BEGIN")
         self.scratch.execute(DEFER_FOREIGN_KEYS)
-        for statement in statements:
-            try:
-                self.scratch.execute(statement)
-            except sqlite3.Error as error:
-                self.scratch.execute("ROLLBACK")
-                raise PlanError(f"{what}: SQLite rejected the statement {statement!r}: {error}") from None
+        for operation in operations:
+            for statement in operation.reverse if reverse else operation.forward:
+                try:
+                    self.scratch.execute(statement)
+                except sqlite3.Error as error:
+                    self.scratch.execute("ROLLBACK")
+                    what = f"{'rollback of ' if reverse else ''}{operation.code} {operation.reason}".strip()
+                    raise PlanError(f"{what}: SQLite rejected the statement {statement!r}: {error}") from None
         try:
             self.scratch.execute("COMMIT")
         except sqlite3.Error as error:
             self.scratch.execute("ROLLBACK")
-            raise PlanError(f"{what}: the commit failed: {error}") from None
+            raise PlanError(f"the commit failed: {error}") from None
         self.stale = True
 
-    def _state(self) -> Schema:
+    def _flush(self) -> None:
+        if self.pending:
+            self._run_operations(self.pending, reverse=False)
+            self.pending = []
+
+    def _state(self, only: set[str] | None = None) -> Schema:
+        """Return the scratch schema after every operation added so far, or the ``only`` tables of it."""
+        self._flush()
+        if only is not None:
+            return introspect(connection_executor(self.scratch), tables=only)
         if self.stale:
             self.state = introspect_connection(self.scratch)
             self.stale = False
         return self.state
 
     def add(self, operation: Operation) -> None:
-        self._run(operation.forward, f"{operation.code} {operation.reason}")
         self.plan.operations.append(operation)
+        self.pending.append(operation)
 
     def refuse(self, change: Change, reason: str | None = None) -> None:
         template = _PROPOSALS.get(change.code, "Deferred: {reason}.")
@@ -353,6 +372,18 @@ class _Planner:
             if change in refused and not any(change in operation.changes for operation in self.plan.refused):
                 self.refuse(change)
         self.refused_changes = refused
+        self.group = self._rebuild_group()
+
+    def _rebuild_group(self) -> set[str]:
+        """Return the tables to rebuild, by target name: the changed ones and those their drop would reach."""
+        if not self.rebuild:
+            return set()
+        renamed = {change.previous.lower(): change.table.lower() for change in self.changes
+                   if change.code == "MF112" and change.previous and change.table}
+        seeds = self.rebuild | {old for old, new in renamed.items() if new in self.rebuild}
+        reached = {renamed.get(name, name) for name in rebuild_group(seeds, [self.current, self.target])}
+        existing = {renamed.get(name, name) for name in self.current.tables}
+        return reached & existing
 
     def _default_passes_checks(self, column: Column) -> bool:
         """Whether the column's CHECK constraints accept its default, which ADD COLUMN gives every old row."""
@@ -449,6 +480,9 @@ class _Planner:
                                slug=f"create_{_slug_part(table.name)}"))
 
     def alter_columns(self) -> None:
+        rebuilt = self.group - self.refused_tables
+        self.add_columns = [change for change in self.add_columns if change.table.lower() not in rebuilt]
+        self.drop_columns = [change for change in self.drop_columns if change.table.lower() not in rebuilt]
         for change in self.add_columns:
             table = self.target.tables[change.table.lower()]
             column = table.column(change.subject)
@@ -470,22 +504,21 @@ class _Planner:
                                slug=f"drop_{_slug_part(table.name)}_{_slug_part(column.name)}"))
 
     def rebuild_tables(self) -> None:
-        if not self.rebuild:
+        if not self.group:
             return
-        before = self._state()
-        new_tables = {change.table.lower() for change in self.changes if change.code == "MF102"}
-        group = rebuild_group(self.rebuild, [before, self.target]) - new_tables
-        group = {key for key in group if key in before.tables}
+        group = self.group
+        before = self._before_rebuild(group)
         after = self._after_schema(before, group)
         fills = self._fills(before, after)
         forward = rebuild_statements(group, before, after, fills)
 
-        absorbed = [change for change in self.changes if change.table and change.table.lower() in self.rebuild
+        absorbed = [change for change in self.changes if change.table and change.table.lower() in group
+                    and change.table.lower() not in self.refused_tables
                     and change.code not in ("MF112", "MF113", "MF102") and change not in self.refused_changes]
         safety = max((change.safety for change in absorbed), key=lambda safety: safety.rank,
                      default=Safety.NEEDS_REBUILD)
         safety = max(safety, Safety.NEEDS_REBUILD, key=lambda safety: safety.rank)
-        changed = sorted(after.tables[key].name for key in self.rebuild)
+        changed = sorted(after.tables[key].name for key in group & self.rebuild)
         carried = sorted(after.tables[key].name for key in group - self.rebuild)
         reason = f"tables rebuilt: {', '.join(changed)}"
         if carried:
@@ -494,9 +527,8 @@ class _Planner:
                               safety=safety, slug=f"rebuild_{'_'.join(_slug_part(name) for name in changed)}")
         self.add(operation)
 
-        restored = self._state()
-        reverse_fills = self._fills(restored, before, restoring=True)
-        operation.reverse = rebuild_statements(group, restored, before, reverse_fills).statements
+        reverse_fills = self._fills(after, before, restoring=True)
+        operation.reverse = rebuild_statements(group, after, before, reverse_fills).statements
         lost = [f"{after.tables[key].name}.{column.name}" for key in sorted(group)
                 for column in after.tables[key].stored_columns if before.tables[key].column(column.name) is None]
         if lost:
@@ -506,11 +538,26 @@ class _Planner:
         if emptied:
             operation.note = f"restores {', '.join(emptied)} without the values the migration dropped"
 
+    def _before_rebuild(self, group: set[str]) -> Schema:
+        """Return the group's tables as the rebuild finds them.
+
+        Only renames and in-place column changes of refused tables alter a
+        group table before the rebuild; without them the current schema
+        already says what the scratch database would.
+        """
+        touched = {operation.changes[0].table.lower() for operation in self.plan.operations
+                   if operation.code in ("MF112", "MF113", "MF101", "DS103") and operation.changes}
+        if touched & group:
+            return self._state(only=group)
+        return subset(self.current, group)
+
     def _after_schema(self, before: Schema, group: set[str]) -> Schema:
-        """Return the schema the rebuild creates: target tables for changed ones, the others as they are."""
+        """Return the schema the rebuild creates: target tables, or the tables as they are when refused."""
         after = Schema(tables=dict(before.tables), indexes=dict(before.indexes), triggers=dict(before.triggers),
                        views=dict(before.views))
-        for key in self.rebuild:
+        for key in group - self.refused_tables:
+            if key not in self.target.tables:
+                continue
             after.tables[key] = self.target.tables[key]
             after.indexes = {name: index for name, index in after.indexes.items() if index.table.lower() != key}
             after.indexes.update({name: index for name, index in self.target.indexes.items()
@@ -523,7 +570,7 @@ class _Planner:
 
     def _fills(self, before: Schema, after: Schema, restoring: bool = False) -> dict[str, dict[str, Fill]]:
         fills: dict[str, dict[str, Fill]] = {}
-        for key in self.rebuild:
+        for key in self.group:
             for column in after.tables[key].stored_columns:
                 expression = self.backfill.get(f"{after.tables[key].name}.{column.name}".lower())
                 old = before.tables[key].column(column.name)
@@ -555,7 +602,7 @@ class _Planner:
                                slug=f"drop_{_slug_part(table.name)}"))
 
     def create_objects(self) -> None:
-        blocked = self.rebuild | self.refused_tables
+        blocked = self.group | self.refused_tables
         wanted_codes = {"MF103": "index", "MF105": "index", "MF106": "trigger", "MF108": "trigger",
                         "MF109": "view", "MF111": "view"}
         wanted = {change.subject.lower(): change for change in self.changes if change.code in wanted_codes}
@@ -587,14 +634,13 @@ class _Planner:
 
     def verify(self) -> None:
         """Check on the scratch database that the plan reaches the target and the rollback undoes it."""
-        reached = [change for change in compare(introspect_connection(self.scratch), self.target)
-                   if not self._explained_by_refusal(change)]
+        target = subset(self.target, self.involved)
+        reached = [change for change in compare(self._state(), target) if not self._explained_by_refusal(change)]
         if reached:
             raise PlanError("the planned migration does not reach the target schema: "
                             + "; ".join(change.describe() for change in reached))
-        for operation in reversed(self.plan.operations):
-            self._run(operation.reverse, f"rollback of {operation.code} {operation.reason}")
-        back = compare(introspect_connection(self.scratch), self.current)
+        self._run_operations(list(reversed(self.plan.operations)), reverse=True)
+        back = compare(introspect_connection(self.scratch), self.scratch_current)
         if back:
             raise PlanError("the planned rollback does not restore the current schema: "
                             + "; ".join(change.describe() for change in back))
@@ -610,6 +656,67 @@ class _Planner:
             view = self.target.views.get(change.subject.lower())
             mentioned |= identifiers_in(view.sql) if view else set()
         return bool(mentioned & tables)
+
+
+def involved_names(changes: list[Change], current: Schema, target: Schema) -> set[str]:
+    """Return the lowercased names of the tables a plan touches, under their current and target names.
+
+    That is every table a change names, the tables of every changed index,
+    trigger and view, every table that reaches one of those through ON DELETE
+    actions (a rebuild takes those along), and the parents of all of them,
+    because SQLite rejects an INSERT into a table whose parent is missing.
+    """
+    names: set[str] = set()
+    for change in changes:
+        for name in (change.table, change.previous if change.code == "MF112" else None):
+            if name:
+                names.add(name.lower())
+        if change.code in ("MF106", "MF107", "MF108", "MF109", "MF110", "MF111"):
+            for schema in (current, target):
+                item = schema.views.get(change.subject.lower()) or schema.triggers.get(change.subject.lower())
+                if item is not None:
+                    names |= identifiers_in(item.sql) & (set(current.tables) | set(target.tables))
+    names = rebuild_group(names, [current, target])
+    renamed = {change.previous.lower(): change.table.lower() for change in changes
+               if change.code == "MF112" and change.previous and change.table}
+    names |= {renamed[name] for name in names if name in renamed}
+    names |= {old for old, new in renamed.items() if new in names}
+    for schema in (current, target):
+        names |= {parent for child, parent, _ in iter_references(schema) if child in names}
+    return names
+
+
+def subset(schema: Schema, names: set[str]) -> Schema:
+    """Return the part of ``schema`` that the tables in ``names`` need to stand on their own.
+
+    Besides those tables and their indexes, it keeps every view and trigger
+    that mentions one of them, and the tables those mention in turn, because
+    SQLite checks every view and trigger when a table is renamed.
+    """
+    tables = {key for key in schema.tables if key in names}
+    views: set[str] = set()
+    triggers: set[str] = set()
+    mentions = {key: identifiers_in(view.sql) for key, view in schema.views.items()}
+    mentions.update({("trigger", key): identifiers_in(trigger.sql) | {trigger.table.lower()}
+                     for key, trigger in schema.triggers.items()})
+    growing = True
+    while growing:
+        growing = False
+        for key, mentioned in mentions.items():
+            chosen = triggers if isinstance(key, tuple) else views
+            name = key[1] if isinstance(key, tuple) else key
+            if name in chosen or not mentioned & (tables | views):
+                continue
+            chosen.add(name)
+            tables |= {table for table in mentioned if table in schema.tables}
+            views |= {view for view in mentioned if view in schema.views}
+            growing = True
+    return Schema(
+        tables={key: table for key, table in schema.tables.items() if key in tables},
+        indexes={key: index for key, index in schema.indexes.items() if index.table.lower() in tables},
+        triggers={key: trigger for key, trigger in schema.triggers.items() if key in triggers},
+        views={key: view for key, view in schema.views.items() if key in views},
+    )
 
 
 def plan(changes: list[Change], current: Schema, target: Schema, allow_destructive: bool = False, *,
@@ -637,8 +744,14 @@ def plan(changes: list[Change], current: Schema, target: Schema, allow_destructi
 
 
 def plan_migration(target_sql: str, migrations_dir: Path | None, *, renames: dict[str, str] | None = None,
-                   allow_destructive: bool = False, backfill: dict[str, str] | None = None) -> MigrationPlan:
-    """Plan the next migration from the replayed ``migrations_dir`` to ``target_sql`` (a schema.sql text)."""
+                   allow_destructive: bool = False, backfill: dict[str, str] | None = None,
+                   verify: bool = True) -> MigrationPlan:
+    """Plan the next migration from the replayed ``migrations_dir`` to ``target_sql`` (a schema.sql text).
+
+    With ``verify`` the plan and its rollback are also run on a scratch copy
+    of the tables they touch, which costs about as much as SQLite takes to
+    apply them (``ALTER TABLE DROP COLUMN`` rewrites its table).
+    """
     target = schema_from_sql(target_sql, file="schema.sql")
     connection = replay(migrations_dir)
     try:
@@ -647,7 +760,7 @@ def plan_migration(target_sql: str, migrations_dir: Path | None, *, renames: dic
         connection.close()
     resolved: Renames = resolve_renames(renames, current, target)
     changes = compare(current, target, resolved)
-    result = plan(changes, current, target, allow_destructive, backfill=backfill)
+    result = plan(changes, current, target, allow_destructive, backfill=backfill, verify=verify)
     if current:
         result.warnings += [f"rename hint not applied: {hint}" for hint in resolved.ignored]
     result.warnings += [f"{change.code} {change.title}: {change.detail}; queries that use the old name fail"
