@@ -50,9 +50,11 @@ def run_script(script, *arguments):
 def one_json_object(stdout: str) -> dict:
     """Return the JSON object that is the whole of stdout; fail if there is anything else."""
     assert stdout.endswith("\n"), "stdout must end with a newline"
-    assert stdout.count("\n") == 1, f"stdout must be exactly one line of JSON, got: {stdout[:500]!r}"
-    payload = json.loads(stdout)
-    assert isinstance(payload, dict)
+    try:
+        payload = json.loads(stdout)
+    except json.JSONDecodeError as error:
+        raise AssertionError(f"stdout is not exactly one JSON value ({error}): {stdout[:500]!r}") from None
+    assert isinstance(payload, dict), f"stdout holds a JSON {type(payload).__name__}, not an object"
     return payload
 
 
