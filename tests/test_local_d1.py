@@ -235,6 +235,23 @@ def test_audit_trigger_allows_insert(audit_d1):
     assert counted == [{"n": 3}]
 
 
+# Statements the linter flags that the local D1 engine rejects too, with part of its message.
+REJECTED_ON_D1 = [
+    ("D1001", "SAVEPOINT before_change;", "storage.transaction"),
+    ("D1002", "CREATE TABLE _cf_notes (a);", "not authorized"),
+    ("D1010", "PRAGMA journal_mode;", "not authorized"),
+    ("D1012", "ATTACH DATABASE 'other.sqlite' AS other;", "not authorized"),
+    ("D1012", "VACUUM;", "VACUUM"),
+]
+
+
+@pytest.mark.parametrize(("code", "sql", "message"), REJECTED_ON_D1, ids=[case[1] for case in REJECTED_ON_D1])
+def test_linted_statement_rejected_by_d1(audit_d1, code, sql, message):
+    assert code in [finding.code for finding in lint_sql(sql + "\n")]
+    with pytest.raises(WranglerError, match=message):
+        audit_d1.execute(sql)
+
+
 def test_failed_migration_is_not_recorded(tmp_path):
     d1 = LocalD1(tmp_path)
     d1.add_migration("0001_init.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\n")
