@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import pathlib
 import re
+import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -16,6 +20,7 @@ from dmodel.hints import Hints
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SKILL = ROOT / "SKILL.md"
 REFERENCES = ROOT / "references"
+EXAMPLE = ROOT / "fixtures" / "example" / "discovery.json"
 
 ALLOWED_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 NAME_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
@@ -259,3 +264,25 @@ def test_discovery_example_designs(tmp_path, capsys):
     referenced = {key["ref_table"] for key in tables["appointments"]["foreign_keys"]}
     assert {"patients", "dentists"} <= referenced
     assert "$.crm_owner" in model["report"]["unknown_keys"]
+
+
+def test_workflow_commands_run(skill, tmp_path):
+    # The checklist's commands, run as written on the bundled example, all succeed in order.
+    _, body = skill
+    workflow = body.split("## Workflow", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"`(python [^`]+)`", workflow)
+    assert [command.split()[1 if "scripts/" in command else 3] for command in commands] == [
+        "scripts/design_schema.py", "scripts/generate_sql.py", "apply", "lint", "drift"]
+
+    out = tmp_path / "out"
+    substitutes = {"python": sys.executable, "DISCOVERY": str(EXAMPLE), "DB": str(out / "check.sqlite")}
+    for command in commands:
+        argv = []
+        for word in shlex.split(command):
+            word = substitutes.get(word, word)
+            if word == "out" or word.startswith("out/"):
+                word = str(tmp_path / word)
+            argv.extend(sorted(glob.glob(word)) if "*" in word else [word])
+        result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"{command} failed with {result.returncode}: {result.stderr[-2000:]}"
+    assert (out / "check.sqlite").is_file()
