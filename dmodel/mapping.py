@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -130,6 +131,8 @@ class _Row:
     values: dict[str, Any]
     custom: dict[str, Any]
     pii: dict[str, str]
+    # Source field and raw value behind each column value read straight from the source.
+    sources: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -339,7 +342,24 @@ def _convert(column: str, value: Any, profile: ColumnProfile, table: str) -> Any
         if _compact(value) not in enum:
             raise _Unconvertible(value)
         return enum[_compact(value)]
-    return str(value).strip() if isinstance(value, str) else str(value)
+    return _within_bounds(table, column, str(value).strip() if isinstance(value, str) else str(value))
+
+
+_LENGTH_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {}
+
+
+def _within_bounds(table: str, column: str, value: Any) -> Any:
+    """Return ``value`` when it fits the column's ``length(...) BETWEEN`` check, or raise _Unconvertible."""
+    if not _LENGTH_BOUNDS:
+        for entity in load_standard("crm").entities:
+            for item in entity.columns:
+                match = re.search(rf"length\({item.name}\) BETWEEN (\d+) AND (\d+)", item.check or "")
+                if match:
+                    _LENGTH_BOUNDS[(entity.name, item.name)] = (int(match[1]), int(match[2]))
+    bounds = _LENGTH_BOUNDS.get((table, column))
+    if bounds is not None and isinstance(value, str) and not bounds[0] <= len(value) <= bounds[1]:
+        raise _Unconvertible(value)
+    return value
 
 
 def _minor_units(value: Any, profile: ColumnProfile) -> int:
@@ -357,6 +377,9 @@ def _minor_units(value: Any, profile: ColumnProfile) -> int:
         amount = Decimal(str(stored)) * (Decimal(10) ** (2 - scale))
     except InvalidOperation:
         raise _Unconvertible(value) from None
+    # Integers above 2**53 lose precision on their way through D1's JavaScript API.
+    if not amount.is_finite() or amount < 0 or amount >= 2 ** 53:
+        raise _Unconvertible(value)
     return int(amount.to_integral_value())
 
 
@@ -365,7 +388,7 @@ def _percent(value: Any) -> int:
         number = Decimal(str(value).strip().rstrip("%"))
     except InvalidOperation:
         raise _Unconvertible(value) from None
-    if number < 0 or number > 100:
+    if not number.is_finite() or number < 0 or number > 100:
         raise _Unconvertible(value)
     return int(number.to_integral_value())
 
@@ -947,6 +970,7 @@ class _SeedBuilder:
                     parent.fields[column] = (field_name, value)
                 else:
                     row.values[column] = converted
+                    row.sources[column] = (field_name, value)
 
         if name_parts:
             row.values.setdefault("name", " ".join(text for _, text in sorted(name_parts)))
@@ -1001,10 +1025,15 @@ class _SeedBuilder:
         if table == "opportunities":
             values.setdefault("name", f"{entity.source} record {len(self.rows[table]) + 1}")
             values.setdefault("status", "open")
-            if currency and "amount" in values:
+            if currency:
                 values["currency"] = currency
             if values["status"] != "open" and "expected_close_date" in values:
                 values.setdefault("actual_close_date", values["expected_close_date"])
+            if values["status"] == "open" and "actual_close_date" in values:
+                # The schema allows a close date only on a won or lost opportunity.
+                field_name, raw = row.sources["actual_close_date"]
+                row.custom[field_name] = raw
+                del values["actual_close_date"]
         elif table == "engagements":
             if "type" not in values:
                 words = [singularize(word) for word in snake_case(entity.source + " " + entity.label).split("_")]
@@ -1207,13 +1236,33 @@ def _section_field(path: str, table: str, key: str, columns: dict[str, str]) -> 
 
 
 def _seed_table(model: Model, table: str, rows: list[_Row], mask: bool) -> SeedTable:
+    """Return one table's seed; a NOT NULL column a row leaves empty gets the column's literal default."""
     entity = model.entity(table)
-    names = [column.name for column in entity.columns
-             if column.name == CUSTOM or any(column.name in row.values for row in rows)]
-    return SeedTable(columns=names, rows=[
-        [custom_fields_text(table, row.custom, row.pii, mask) if name == CUSTOM else row.values.get(name)
-         for name in names]
-        for row in rows])
+    columns = [column for column in entity.columns
+               if column.name == CUSTOM or any(column.name in row.values for row in rows)]
+    defaults = {column.name: _literal_default(column) for column in columns if not column.nullable}
+    seed_rows = []
+    for row in rows:
+        values = []
+        for column in columns:
+            if column.name == CUSTOM:
+                values.append(custom_fields_text(table, row.custom, row.pii, mask))
+            elif row.values.get(column.name) is None:
+                values.append(defaults.get(column.name))
+            else:
+                values.append(row.values[column.name])
+        seed_rows.append(values)
+    return SeedTable(columns=[column.name for column in columns], rows=seed_rows)
+
+
+def _literal_default(column: Column) -> Any:
+    """Return a column's DEFAULT when it is a plain string or integer literal, else None."""
+    default = (column.default or "").strip()
+    if re.fullmatch(r"'(?:[^']|'')*'", default):
+        return default[1:-1].replace("''", "'")
+    if re.fullmatch(r"-?\d+", default):
+        return int(default)
+    return None
 
 
 def custom_fields_text(table: str, custom: dict[str, Any], pii: dict[str, str], mask: bool) -> str:
@@ -1222,8 +1271,19 @@ def custom_fields_text(table: str, custom: dict[str, Any], pii: dict[str, str], 
     for key, value in custom.items():
         if mask and key in pii:
             value = mask_value(table, f"{CUSTOM}.{key}", pii[key], value)  # type: ignore[arg-type]
-        values[key] = value
-    return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+        values[key] = _json_safe(value)
+    return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), allow_nan=False)
+
+
+def _json_safe(value: Any) -> Any:
+    """Return ``value`` with NaN and infinite floats written as text, which JSON (and json_valid) reject."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 # --- report ----------------------------------------------------------------------------------------------
