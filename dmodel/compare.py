@@ -385,14 +385,11 @@ def _compare_foreign_keys(before: Table, after: Table, current: Schema, target: 
 
 def _normalized_object(sql: str, names: dict[str, str]) -> str:
     """Return a trigger, view or index statement normalized, with renamed tables under their new names."""
-    tokens = tokenize(sql)
-    pieces = []
-    for token in tokens:
-        if token.is_name and token.value in names:
-            pieces.append(quote_identifier(names[token.value]))
-        else:
-            pieces.append(token.text)
-    text = normalize_sql(" ".join(pieces)) or ""
+    if names:
+        pieces = [quote_identifier(names[token.value]) if token.is_name and token.value in names else token.text
+                  for token in tokenize(sql)]
+        sql = " ".join(pieces)
+    text = normalize_sql(sql) or ""
     return text.replace(" if not exists ", " ", 1)
 
 
