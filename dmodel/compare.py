@@ -78,7 +78,7 @@ from dmodel.conventions import quote_identifier
 
 
 class Safety(str, Enum):
-    """How a change affects a database that already holds rows, from safest to least safe."""
+    """Safety class of a change for a database that already contains rows, from safest to least safe."""
 
     COMPATIBLE = "compatible"
     NEEDS_REBUILD = "needs-rebuild"

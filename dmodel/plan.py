@@ -144,7 +144,7 @@ class MigrationPlan:
 # --- what ALTER TABLE can do in place ---------------------------------------------
 
 def is_constant_default(default: str | None) -> bool:
-    """Whether ALTER TABLE ADD COLUMN accepts this default: a literal, a signed number or NULL."""
+    """Return whether ALTER TABLE ADD COLUMN accepts this default: a literal, a signed number or NULL."""
     if default is None:
         return True
     tokens = tokenize(default)
@@ -163,7 +163,7 @@ def _is_null_default(default: str | None) -> bool:
 
 
 def can_add_column(table: Table, column: Column) -> bool:
-    """Whether ``ALTER TABLE ADD COLUMN`` can add this column to a table that holds rows."""
+    """Return whether ``ALTER TABLE ADD COLUMN`` can add this column to a table that contains rows."""
     if column.primary_key or any(column.name.lower() in (name.lower() for name in unique) for unique in table.uniques):
         return False
     if column.hidden == 3 or (column.is_generated and column.not_null):
@@ -180,7 +180,7 @@ def can_add_column(table: Table, column: Column) -> bool:
 
 
 def can_drop_column(schema: Schema, table: Table, column: Column) -> bool:
-    """Whether ``ALTER TABLE DROP COLUMN`` accepts this column (and the rollback can add it back)."""
+    """Return whether ``ALTER TABLE DROP COLUMN`` accepts this column and the rollback can add it back."""
     name = column.name.lower()
     if column.primary_key or any(name in (part.lower() for part in unique) for unique in table.uniques):
         return False
@@ -386,7 +386,7 @@ class _Planner:
         return reached & existing
 
     def _default_passes_checks(self, column: Column) -> bool:
-        """Whether the column's CHECK constraints accept its default, which ADD COLUMN gives every old row."""
+        """Return whether the column's CHECK constraints accept its default, which ADD COLUMN gives every old row."""
         if not column.checks or _is_null_default(column.default):
             return True
         for check in column.checks:
@@ -543,7 +543,7 @@ class _Planner:
 
         Only renames and in-place column changes of refused tables alter a
         group table before the rebuild; without them the current schema
-        already says what the scratch database would.
+        already gives what the scratch database would.
         """
         touched = {operation.changes[0].table.lower() for operation in self.plan.operations
                    if operation.code in ("MF112", "MF113", "MF101", "DS103") and operation.changes}

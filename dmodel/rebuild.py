@@ -83,9 +83,9 @@ class RebuildSql:
 def copy_expressions(before: Table, after: Table, fills: dict[str, Fill]) -> tuple[list[str], list[str]]:
     """Return the target columns and the matching SELECT expressions over the holding table.
 
-    A column present on both sides is copied; a NOT NULL column that was
-    nullable takes its default for NULLs; a fill replaces NULLs and covers new
-    columns. Generated columns are never copied.
+    A column present on both sides is copied. A NOT NULL column that was
+    nullable takes its default for NULLs, and a fill replaces NULLs and covers
+    new columns. Generated columns are never copied.
     """
     targets, expressions = [], []
     if not before.without_rowid and not after.without_rowid and not after.rowid_alias:
