@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from fake_d1_api import api, cli_runner, client, sleeps, token_never_shown  # noqa: F401 - fixtures
+
 from dmodel import ledger
-from dmodel.drift import find_database
+from dmodel.d1client import list_migrations
+from dmodel.drift import detect_drift, find_database
 from dmodel.errors import InputError
 from dmodel.introspect import apply_script, migration_files
 
@@ -180,3 +183,18 @@ def test_ledger_ignores_crlf_checkout(tmp_path: Path) -> None:
     for path in migration_files(migrations):
         path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     assert ledger.check(migrations).clean
+
+
+def test_remote_database_through_rest(monkeypatch, tmp_path: Path, api, client) -> None:
+    migrations, _ = make_project(tmp_path)
+    database_id = api.add_database("crm")
+    client.apply_migrations(database_id, list_migrations(migrations))
+    run = cli_runner(monkeypatch, api, "drift", "drift")
+    assert run("--migrations", str(migrations), "--d1", database_id) == 0
+
+    client.query(database_id, "CREATE INDEX idx_customers__name ON customers (name);")
+    report = detect_drift(migrations, client.executor(database_id))
+    assert [(entry.kind, entry.name) for entry in report.differences] == [("index", "idx_customers__name")]
+    assert report.pending == []
+    assert run("--migrations", str(migrations), "--d1", database_id) == 1
+    assert api.sql_requests(contains="pragma_") == []
