@@ -89,6 +89,8 @@ average units volume duration minutes seconds hours margin profit value_usd
 # Strings read as NULL in numeric columns; pandas writes ``NaN`` for a missing number.
 NULL_TOKENS = frozenset({"nan", "NaN", "NAN", "n/a", "N/A", "NA", "null", "NULL", "None", "none", "-", "?"})
 
+# Names of a row's position within its parent, the second half of a composite key.
+POSITION_NAMES = frozenset({"line", "position", "seq", "sequence", "index", "idx", "rank", "ordinal"})
 _ID_SUFFIXES = ("_id", "_ids", "_number", "_no", "_code", "_key", "_uuid", "_sku", "_ref", "_num")
 _ID_NAMES = frozenset({"id", "uuid", "sku", "code", "key", "number", "ref", "slug", "isbn", "ean", "upc"})
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -189,7 +191,7 @@ def column_kind(relation: Relation, column: str) -> str:
         kind = TEXT
     if kind in (INTEGER, REAL) and is_measure_name(column) and not is_identifier_like(column):
         kind = MEASURE
-    if kind in (INTEGER, CATEGORY) and is_identifier_like(column):
+    if kind in (INTEGER, CATEGORY) and (is_identifier_like(column) or snake_case(column) in POSITION_NAMES):
         kind = IDENTIFIER
     if kind not in (EMPTY, JSON) and _single_value(values):
         kind = CONSTANT

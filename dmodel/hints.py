@@ -2,6 +2,22 @@
 
 Every question in the design report names the hint that answers it. The
 same input with the same hints gives the same model.
+
+Hints read by the 2NF/3NF step (``dmodel.decompose``)::
+
+    {"keys": {"accounts": ["account_number"]},
+     "split": [{"table": "orders", "key": ["customer_id"],
+                "columns": ["customer_name", "customer_email"], "name": "customers"}],
+     "dependencies": {"force": ["orders: customer_id -> customer_email"],
+                      "forbid": ["orders: country -> *"]},
+     "merge": [["customers", "order_customers"]]}
+
+``keys`` sets a table's natural key. ``split`` moves ``columns`` into a new
+table ``name`` keyed by ``key`` even when the sample is too small to show
+it. ``dependencies.force`` treats an FD as holding (each key value keeps
+its most frequent value), ``dependencies.forbid`` stops a split on it; both
+are written ``table: a, b -> c`` and ``*`` on the right means every column.
+``merge`` makes tables one entity in ``match_entities``.
 """
 
 from __future__ import annotations
@@ -33,3 +49,28 @@ class Hints(BaseModel):
     relationships: dict[str, list[str]] = Field(
         default_factory=dict, description="'force' and 'forbid' lists written 'child.column -> parent'")
     types: dict[str, str] = Field(default_factory=dict, description="'table.column': a logical type to force")
+
+
+def parse_dependency(text: str, kind: str = "force", index: int = 0) -> tuple[str, list[str], list[str]]:
+    """Parse a dependency hint ``"table: a, b -> c, d"`` into (table, left-hand side, right-hand side).
+
+    ``dependencies.force`` entries make ``normalize`` split on the FD even when
+    the data supports it only approximately or weakly (each left-hand value
+    keeps its most frequent right-hand value). ``dependencies.forbid`` entries
+    stop a split; a right-hand side of ``*`` forbids every FD from that
+    left-hand side. ``kind`` and ``index`` only name the entry in errors.
+    """
+    from dmodel.errors import InputError
+
+    place = f"dependencies.{kind}[{index}]"
+    fix = "write it as 'table: column, column -> column', for example 'orders: customer_id -> customer_name'"
+    if not isinstance(text, str) or ":" not in text or "->" not in text:
+        raise InputError(f"invalid dependency {text!r}", place=place, fix=fix)
+    table, _, rule = text.partition(":")
+    left, _, right = rule.partition("->")
+    lhs = [column.strip() for column in left.split(",") if column.strip()]
+    rhs = [column.strip() for column in right.split(",") if column.strip()]
+    if not table.strip() or not lhs or not rhs:
+        raise InputError(f"invalid dependency {text!r}: the table, the left or the right side is empty",
+                         place=place, fix=fix)
+    return table.strip(), lhs, rhs

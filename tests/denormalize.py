@@ -89,6 +89,11 @@ def chain(rows: int = 500, *, seed: int = 0, typos: float = 0.0, customers: int 
                      "country_code": country["country_code"], "country_name": country["name"]})
     noisy = ["customer_email"] if typos else []
     _add_typos(flat, noisy, typos, chooser)
+    # Only referenced rows can be recovered from the export.
+    used_cities = {row["city_id"] for row in flat}
+    city_rows = [row for row in city_rows if row["city_id"] in used_cities]
+    used_countries = {row["country_code"] for row in flat}
+    country_rows = [row for row in country_rows if row["country_code"] in used_countries]
     columns = list(flat[0])
     return Case(name="chain", relation="orders", columns=columns, rows=flat, noisy=noisy, tables={
         "orders": Table("orders", ["order_id"], ["order_id", "ordered_at", "total", "customer_id"], order_rows),

@@ -1,0 +1,96 @@
+"""Normalize data denormalized from known schemas and compare with the schemas it came from."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+import denormalize
+from dmodel.decompose import match_entities, normalize
+from dmodel.hints import Hints
+
+GENERATORS = {
+    "chain": denormalize.chain,
+    "star": denormalize.star,
+    "snowflake": denormalize.snowflake,
+    "enrollments": lambda rows: denormalize.enrollments(max(20, rows // 3))[0],
+    "employees": denormalize.employees,
+}
+
+
+def recovered(case: denormalize.Case):
+    return match_entities(normalize(case.relation_set()))
+
+
+def assert_tables_match(result, case: denormalize.Case) -> None:
+    assert sorted(result.relations) == sorted(case.tables)
+    for name, table in case.tables.items():
+        relation = result.relations[name]
+        assert relation.columns == table.columns, name
+        assert relation.key == table.key, name
+        assert denormalize.as_bag(relation.rows, table.columns) == denormalize.as_bag(table.rows, table.columns), name
+
+
+@pytest.mark.parametrize("size", [60, 500, 5000])
+@pytest.mark.parametrize("schema", sorted(GENERATORS))
+def test_schema_is_recovered(schema, size):
+    case = GENERATORS[schema](size)
+    result = recovered(case)
+    assert_tables_match(result, case)
+    links = {(link.child, ",".join(link.child_columns), link.parent) for link in result.links}
+    assert links == case.links
+
+
+@pytest.mark.parametrize("size", [60, 500, 5000])
+@pytest.mark.parametrize("schema", sorted(GENERATORS))
+def test_join_back_is_lossless(schema, size):
+    case = GENERATORS[schema](size)
+    result = normalize(case.relation_set())
+    joined = denormalize.join_back(result, case.relation)
+    assert denormalize.as_bag(joined, case.columns) == denormalize.as_bag(case.rows, case.columns)
+
+
+@pytest.mark.parametrize("schema", sorted(GENERATORS))
+def test_recovered_schema_loads_into_sqlite(schema):
+    result = recovered(GENERATORS[schema](500))
+    connection = denormalize.load_sqlite(result)
+    assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    for name, relation in result.relations.items():
+        assert connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] == len(relation.rows)
+
+
+def test_typos_ask_then_hint_recovers_schema():
+    case = denormalize.chain(2000, typos=0.01, seed=5)
+    first = normalize(case.relation_set())
+    questions = [question for question in first.questions if question.code == "Q203"]
+    assert [question.subject for question in questions] == ["orders.customer_email"]
+    assert "customer_email" in first.relations["orders"].columns
+
+    hints = Hints(**questions[0].hint)
+    result = match_entities(normalize(case.relation_set(), hints))
+    assert_tables_match(result, case)
+
+
+@pytest.mark.parametrize(("schema", "entity", "key"), [
+    ("chain", "customers", "customer_id"), ("star", "products", "product_id"),
+    ("snowflake", "products", "product_id")])
+def test_tiny_sample_keeps_unrepeated_entities(schema, entity, key):
+    # Eight rows in which each customer or product occurs once: no evidence for a split.
+    case = GENERATORS[schema](500)
+    case.rows = case.rows[:8]
+    result = normalize(case.relation_set())
+    assert entity not in result.relations
+    assert key in result.relations[case.relation].columns
+
+
+@pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("DMODEL_LARGE_TESTS")),
+                    reason="100,000-row case runs in CI or with DMODEL_LARGE_TESTS=1")
+def test_hundred_thousand_rows_recovered_quickly():
+    case = denormalize.chain(100_000, seed=7)
+    started = time.perf_counter()
+    result = normalize(case.relation_set())
+    elapsed = time.perf_counter() - started
+    assert elapsed < 20
+    assert_tables_match(result, case)
