@@ -24,6 +24,9 @@ from dmodel.standard.vocabulary import (
 )
 
 REFERENCES = {"customer_id": "customers", "opportunity_id": "opportunities"}
+# Field names that hold one part of a person's name, and the part's position in customers.name.
+_NAME_PARTS = {"first_name": 0, "given_name": 0, "firstname": 0, "last_name": 1, "family_name": 1, "surname": 1,
+               "lastname": 1}
 _VENDOR_WORDS = {"hubspot", "salesforce", "sfdc", "export", "report", "crm", "data", "list", "sheet", "dataset"}
 
 
@@ -47,6 +50,7 @@ class Source:
 
 
 def load_sources(loaded: LoadedInput) -> list[Source]:
+    """Return one source per dataset, then one per declared entity that no dataset samples."""
     declared = {entity.name: entity for entity in loaded.discovery.entities}
     covered: set[str] = set()
     sources = []
@@ -59,7 +63,7 @@ def load_sources(loaded: LoadedInput) -> list[Source]:
             fields.extend(key for key in record if key not in fields)
         pii = {item.name: _declared_pii(item.pii) for item in entity.fields} if entity else {}
         sources.append(Source(dataset.name, dataset.source, dataset.file, dataset.records, fields,
-                               _profile(fields, dataset.records), pii, f"{dataset.name} {dataset.source}"))
+                              _profile(fields, dataset.records), pii, f"{dataset.name} {dataset.source}"))
     for entity in loaded.discovery.entities:
         if entity.name in covered:
             continue
@@ -67,7 +71,7 @@ def load_sources(loaded: LoadedInput) -> list[Source]:
         examples = {item.name: item.examples for item in entity.fields}
         profiles = {name: profile_values(name, examples[name]) for name in names}
         sources.append(Source(entity.name, entity.description or "declared entity", "", [], names, profiles,
-                               {item.name: _declared_pii(item.pii) for item in entity.fields}))
+                              {item.name: _declared_pii(item.pii) for item in entity.fields}))
     return sources
 
 
@@ -113,6 +117,8 @@ def _stage_fraction(values: list[Any], hints: MappingHints) -> float:
 
 @dataclass
 class _Candidate:
+    """A possible target of a field, scored; ``role`` is as in FieldMapping."""
+
     table: str
     column: str
     role: str
@@ -155,7 +161,7 @@ def _name_candidates(name: str, table: str) -> list[_Candidate]:
         for column, synonyms in COLUMN_SYNONYMS[table].items():
             weight, synonym = _synonym_weight(variant, synonyms)
             if weight:
-                role = "reference" if column in REFERENCES and column != "external_id" else "column"
+                role = "reference" if column in REFERENCES else "column"
                 how = "the column's name" if synonym == column else f"the synonym {synonym!r}"
                 found.append(_Candidate(table, column, role, weight * factor, f"name matches {how}{note}"))
     if table in EMBEDDED_PARENTS:
@@ -174,18 +180,17 @@ def _embedded_candidates(name: str, table: str) -> list[_Candidate]:
         found.append(_Candidate(parent, "name", "embedded", weight,
                                 f"{name!r} names the {parent} record, so it is the {parent[:-1]}'s name"))
     for variant, factor, note in _name_variants(name, parent):
-        rest = variant
         prefixed = len(words) > 1 and head in TABLE_SYNONYMS[parent] and variant != snake_case(name)
         for column, synonyms in COLUMN_SYNONYMS[parent].items():
             if column == "external_id":
                 continue
-            weight, synonym = _synonym_weight(rest, synonyms)
+            weight, _ = _synonym_weight(variant, synonyms)
             if not weight:
                 continue
             if prefixed:
                 weight *= TABLE_SYNONYMS[parent][head]
                 reason = f"name matches {parent}.{column} after the prefix {words[0]!r}"
-            elif rest in own_synonyms:
+            elif variant in own_synonyms:
                 continue
             else:
                 weight *= 0.8
@@ -217,18 +222,12 @@ class Matcher:
         if len(words) == 2 and words[1] == "id" and singularize(words[0]) in source.name_words():
             scored.append(_Candidate(table, "external_id", "column", 0.95,
                                      f"{name!r} is the id of the entity's own records"))
-        if table == "customers":
-            scored.extend(self._name_parts(name, values))
-        return sorted(scored, key=lambda item: -item.confidence)
-
-    def _name_parts(self, name: str, values: list[Any]) -> list[_Candidate]:
         snake = snake_case(name)
-        parts = {"first_name": 0, "given_name": 0, "firstname": 0, "last_name": 1, "family_name": 1,
-                 "surname": 1, "lastname": 1}
-        if snake not in parts:
-            return []
-        return [_Candidate("customers", "name", f"name_part:{parts[snake]}", 0.8,
-                           f"{name!r} is part of a person's name; the parts are joined into customers.name")]
+        if table == "customers" and snake in _NAME_PARTS:
+            scored.append(_Candidate("customers", "name", f"name_part:{_NAME_PARTS[snake]}", 0.8,
+                                     f"{name!r} is part of a person's name; the parts are joined into "
+                                     "customers.name"))
+        return sorted(scored, key=lambda item: -item.confidence)
 
     def _with_values(self, candidate: _Candidate, values: list[Any], profile: ColumnProfile) -> _Candidate:
         weight = candidate.confidence
@@ -278,11 +277,9 @@ class Matcher:
         if known:
             found = sum(1 for ids in lists if any(item in known for item in ids))
             fraction = found / len(lists)
+            note = f"; {fraction:.0%} of the values are {target} ids in the samples"
             if fraction >= 0.8:
                 confidence += 0.15
-                note = f"; {fraction:.0%} of the values are {target} ids in the samples"
-            else:
-                note = f"; {fraction:.0%} of the values are {target} ids in the samples"
         if any(len(ids) > 1 for ids in lists):
             confidence *= 0.8
             note += "; some records hold several ids, and only the first that resolves is used"
@@ -358,7 +355,7 @@ def _final_mapping(name: str, candidate: _Candidate | None, table: str,
 def _forced_candidate(entity: str, name: str, table: str, hints: MappingHints,
                       final: bool) -> _Candidate | None | bool:
     """Return the hinted candidate, None for a hint to custom_fields, or False when there is no hint."""
-    key = f"{entity}.{name}"
+    key = hint_key(entity, name)
     if key not in hints.fields:
         return False
     target = hints.fields[key]
@@ -410,6 +407,11 @@ def standard_column(table: str, column: str) -> Column | None:
 
 
 def map_entity(source: Source, matcher: Matcher) -> EntityMapping:
+    """Score every CRM table for the source and return its mapping to the best one, or to none.
+
+    A table's score is half the weight of the best name word pointing at it and half the coverage of its
+    fields: three strong matches to its own columns make full coverage, and inline parent fields count half.
+    """
     scores = []
     for table in TABLE_SYNONYMS:
         name_score, word = _entity_name_score(source, table)
@@ -447,4 +449,5 @@ def map_entity(source: Source, matcher: Matcher) -> EntityMapping:
 
 
 def hint_key(entity: str, field_name: str) -> str:
+    """Return the key of a field in the hints' ``mapping.fields``: ``entity.Field name``."""
     return f"{entity}.{field_name}"

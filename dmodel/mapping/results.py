@@ -34,9 +34,13 @@ class FieldMapping:
     """The target of one source field, the confidence of the match and the reason for it."""
 
     field: str
+    # "table.column", or "custom_fields" for a field kept in the row's JSON custom_fields.
     target: str
     confidence: float
     reason: str
+    # column (of the entity's table), reference (a foreign key resolved through source ids), embedded (a column
+    # of the parent table whose records the source repeats inline), name_part:N (Nth part of a person's name)
+    # or custom.
     role: str = "custom"
     pii: str | None = None
 

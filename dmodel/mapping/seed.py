@@ -49,6 +49,7 @@ class SeedBuilder:
     # rows from sources
 
     def add_entity(self, source: Source, entity: EntityMapping) -> None:
+        """Add a row for every record of a mapped source, and warn about records and values not moved."""
         table = entity.target
         mappings = {mapping.field: mapping for mapping in entity.fields}
         problems: dict[str, int] = {}
