@@ -134,7 +134,7 @@ def _choose_key(relation: Relation, found: Dependencies, hints: Hints,
     forced = hints.keys.get(relation.name)
     if forced:
         result.decisions.append(Decision(
-            code="N201", subject=relation.name, message=f"key of {relation.name} is {', '.join(forced)} (hint)",
+            code="N301", subject=relation.name, message=f"key of {relation.name} is {', '.join(forced)} (hint)",
             evidence={"hint": {"keys": {relation.name: forced}}}))
         return list(forced)
 
@@ -147,13 +147,13 @@ def _choose_key(relation: Relation, found: Dependencies, hints: Hints,
     scored = {", ".join(key): round(score(key), 2) for key in candidates}
     if relation.key:
         result.decisions.append(Decision(
-            code="N201", subject=relation.name,
+            code="N301", subject=relation.name,
             message=f"key of {relation.name} stays {', '.join(relation.key)}, set when the records were flattened",
             evidence={"candidates": scored}))
         return list(relation.key)
     if not candidates:
         result.decisions.append(Decision(
-            code="N202", subject=relation.name,
+            code="N302", subject=relation.name,
             message=f"{relation.name} has no natural key: no column set of up to three identifier or "
                     "category columns is unique and never NULL; rows are told apart by the surrogate id",
             evidence={"rows": found.rows}, confidence=0.9 if found.rows >= 20 else 0.6))
@@ -167,13 +167,13 @@ def _choose_key(relation: Relation, found: Dependencies, hints: Hints,
         if gap < 1:
             confidence = 0.5
             result.questions.append(Question(
-                code="Q201", subject=relation.name,
+                code="Q301", subject=relation.name,
                 question=f"Which columns identify a row of {relation.name}: {', '.join(best)} or "
                          f"{', '.join(runner_up)}? Both are unique and never empty in the sample.",
                 options=[", ".join(best), ", ".join(runner_up)],
                 hint={"keys": {relation.name: list(runner_up)}}))
     result.decisions.append(Decision(
-        code="N201", subject=relation.name, message=f"key of {relation.name} is {', '.join(best)}",
+        code="N301", subject=relation.name, message=f"key of {relation.name} is {', '.join(best)}",
         evidence={"candidates": scored, "rows": found.rows}, confidence=confidence))
     return best
 
@@ -453,7 +453,7 @@ def _ask_about_weak_class(relation: Relation, item: _Class, options: NormalizeOp
     lhs = ", ".join(item.representative)
     name = pluralize(_entity_stem(item))
     result.questions.append(Question(
-        code="Q202", subject=relation.name,
+        code="Q302", subject=relation.name,
         question=(f"In {relation.name}, {lhs} determines {', '.join(item.moved)}, but only "
                   f"{item.support} value(s) of {lhs} repeat (a split needs {options.min_support}). "
                   f"Is it a separate entity ({name})?"),
@@ -474,7 +474,7 @@ def _ask_about_approximate(relation: Relation, approximate: list[FunctionalDepen
             continue
         rule = f"{relation.name}: {', '.join(fd.lhs)} -> {fd.rhs}"
         result.questions.append(Question(
-            code="Q203", subject=f"{relation.name}.{fd.rhs}",
+            code="Q303", subject=f"{relation.name}.{fd.rhs}",
             question=(f"{', '.join(fd.lhs)} -> {fd.rhs} holds for all but {fd.violations} of {fd.rows} rows "
                       f"(g3 error {fd.error:.2%}). Are those rows typos, so that {fd.rhs} belongs with "
                       f"{', '.join(fd.lhs)}? Forcing it keeps the most frequent value for each "
@@ -495,7 +495,7 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
                 if any(not is_null(row.get(column)) for row in null_rows) or column in key_columns]
         if kept:
             result.decisions.append(Decision(
-                code="N206", subject=relation.name,
+                code="N306", subject=relation.name,
                 message=(f"{', '.join(kept)} stay in {relation.name}: rows with an empty "
                          f"{', '.join(item.representative)} hold values there that a split would lose"),
                 evidence={"rows_with_empty_key": len(null_rows)}))
@@ -526,7 +526,7 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
         extracted.append((item, new, renamed))
         confidence = round(item.support / (item.support + 1), 2)
         result.decisions.append(Decision(
-            code="N203", subject=item.name,
+            code="N303", subject=item.name,
             message=(f"{', '.join(item.representative)} determines {', '.join(item.moved)} in {relation.name}: "
                      f"they move to {item.name}"),
             evidence={"relation": relation.name, "key": list(item.representative),
@@ -617,7 +617,7 @@ def _mark_junction(relation: Relation, result: RelationSet) -> None:
     relation.rows = [{column: row[column] for column in plain} for row in relation.rows]
     parents = [link.parent for link in links]
     result.decisions.append(Decision(
-        code="N205", subject=relation.name,
+        code="N305", subject=relation.name,
         message=f"{relation.name} contains only references to {parents[0]} and {parents[1]}: it is a junction table",
         evidence={"rows": len(relation.rows), "dropped": synthetic}))
 
@@ -629,6 +629,7 @@ _LABEL_STOPWORDS = frozenset("""
 min max avg mean total sum start end from to first last old new prev previous next current created updated
 is has num count date time
 """.split())
+_ADDRESS_LINE_WORDS = frozenset({"line", "street", "address", "addr"})
 _ADDRESS_WORDS = frozenset("street city state postal zip country line1 line2 address province region postcode "
                            "county suburb".split())
 
@@ -663,7 +664,10 @@ def _numbered_groups(columns: list[str], names: dict[str, str]) -> list[Repeatin
         if not match:
             continue
         stem = match["stem"].rstrip("_")
-        if not stem or stem.split("_")[-1] in ("line", "street", "v", "x", "y", "q") or int(match["number"]) > 20:
+        if not stem or stem.split("_")[-1] in ("v", "x", "y", "q") or int(match["number"]) > 20:
+            continue
+        if match["field"] is None and stem.split("_")[-1] in _ADDRESS_LINE_WORDS:
+            # ``address1, address2`` and ``address_line_1, address_line_2`` are lines of one address.
             continue
         field_name = match["field"] or stem.rsplit("_", 1)[-1]
         found.setdefault(stem, {}).setdefault(int(match["number"]), {})[field_name] = column
@@ -745,7 +749,7 @@ def _extract_group(relation: Relation, group: RepeatingGroup, result: RelationSe
     relation.columns = [column for column in relation.columns if column not in grouped]
     relation.rows = [{column: row.get(column) for column in relation.columns} for row in relation.rows]
     result.decisions.append(Decision(
-        code="N204", subject=name,
+        code="N304", subject=name,
         message=f"{', '.join(group.columns())} of {relation.name} are a repeating group: they become {name}",
         evidence={"members": {str(position): dict(members) for position, members in group.members.items()},
                   marker: list(group.members), "rows": len(rows)}))
@@ -808,7 +812,7 @@ def match_entities(relations: RelationSet, hints: Hints | None = None) -> Relati
             plausible = evidence["column_similarity"] >= 0.3 or evidence["same_name"]
             if evidence["score"] >= ASK_SCORE and plausible and not _asked(result, first, second):
                 result.questions.append(Question(
-                    code="Q210", subject=f"{first.name}, {second.name}",
+                    code="Q310", subject=f"{first.name}, {second.name}",
                     question=(f"Are {first.name} and {second.name} the same entity? "
                               f"{evidence['key_overlap']:.0%} of the keys of the smaller one occur in the other "
                               f"and {evidence['column_similarity']:.0%} of their columns match."),
@@ -820,7 +824,7 @@ def match_entities(relations: RelationSet, hints: Hints | None = None) -> Relati
 
 
 def _asked(result: RelationSet, first: Relation, second: Relation) -> bool:
-    return any(question.code == "Q210" and question.subject == f"{first.name}, {second.name}"
+    return any(question.code == "Q310" and question.subject == f"{first.name}, {second.name}"
                for question in result.questions)
 
 
@@ -941,7 +945,7 @@ def _merge(result: RelationSet, keep: Relation, absorb: Relation, evidence: dict
         if link.parent == keep.name:
             _convert_column(result.relations[link.child], link.child_columns, convert)
     result.decisions.append(Decision(
-        code="N210", subject=keep.name,
+        code="N310", subject=keep.name,
         message=f"{absorb.name} is the same entity as {keep.name}: merged into {keep.name}",
         evidence={**evidence, "absorbed": absorb.name, "columns": mapping, "conflicting_values": conflicts},
         confidence=1.0 if evidence["forced"] else min(0.99, evidence["score"])))
@@ -992,7 +996,7 @@ def _link_references(result: RelationSet) -> None:
                                      parent_columns=list(parent.key), kind="reference", optional=optional,
                                      reason=f"every value of {relation.name}.{column} is a key of {parent.name}"))
             result.decisions.append(Decision(
-                code="N211", subject=f"{relation.name}.{column}",
+                code="N311", subject=f"{relation.name}.{column}",
                 message=f"{relation.name}.{column} references {parent.name}",
                 evidence={"values": len(values), "parent_keys": len(keys)},
                 confidence=round(len(values) / (len(values) + 1), 2)))

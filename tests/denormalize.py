@@ -1,8 +1,8 @@
 """Denormalized data generated from known schemas, for testing the 3NF step.
 
-Each generator builds the tables of a known schema, joins them into one flat
-relation the way an export would, and returns both, so that a test can
-normalize the flat rows and compare the result with the tables it came from.
+Each generator builds the tables of a known schema and joins them into one
+flat relation the way an export would. It returns both, so a test can
+normalize the flat rows and compare the result with the source tables.
 Output is deterministic for a given seed. ``typos`` is the fraction of rows
 in which one character of each ``noisy`` column is changed.
 """
@@ -262,7 +262,7 @@ def wide(rows: int, columns: int = 30, *, seed: int = 0) -> tuple[list[str], lis
 def original_names(result: RelationSet, name: str) -> dict[str, str]:
     """Map the columns of an extracted relation back to the names they had in the flat relation."""
     for decision in result.decisions:
-        if decision.code == "N203" and decision.subject == name:
+        if decision.code == "N303" and decision.subject == name:
             return dict(decision.evidence["columns"])
     return {column: column for column in result.relations[name].columns}
 
