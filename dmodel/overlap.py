@@ -93,9 +93,22 @@ class OverlapReport:
     concepts: list[EntityConcept]
     summary: list[str]
 
+    def matrix(self) -> list[dict[str, Any]]:
+        """Return the concept x client matrix: one row per entity concept and per field concept of it.
+
+        Each row has one cell per client, in the order of ``clients``: the source names, or None.
+        """
+        rows = []
+        for concept in self.concepts:
+            rows.append({"concept": concept.concept, "cells": [concept.clients.get(c) for c in self.clients]})
+            rows.extend({"concept": f"{concept.concept}.{item.concept}",
+                         "cells": [item.clients.get(c) for c in self.clients]} for item in concept.fields)
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         return {"format": OVERLAP_FORMAT, "clients": self.clients, "threshold": float(self.threshold),
-                "summary": self.summary, "concepts": [asdict(concept) for concept in self.concepts]}
+                "summary": self.summary, "matrix": self.matrix(),
+                "concepts": [asdict(concept) for concept in self.concepts]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"

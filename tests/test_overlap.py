@@ -178,3 +178,11 @@ def test_overlap_command_one_client():
     result = run_cli("overlap", DATA / "hubspot" / "discovery.json", "--json")
     assert result.status == 2
     assert "at least two clients" in result.json()["error"]["message"]
+
+
+def test_json_matrix_rows():
+    report = three_clients()
+    rows = {row["concept"]: row["cells"] for row in report.to_dict()["matrix"]}
+    assert rows["engagement"] == [["hubspot_calls"], ["Task"], None]
+    assert rows["opportunity.amount"] == [["Amount"], ["Amount"], ["Value"]]
+    assert rows["opportunity.type"] == [["Deal Type"], ["Type"], None]
