@@ -87,6 +87,10 @@ def run_append(args: argparse.Namespace) -> int:
         raise InputError(f"SQLite rejected the entry: {error}", file=args.database, place="table audit_log",
                          fix="give a non-empty --actor (at most 200 characters), --action (100) and "
                              "--target (500)") from None
+    except sqlite3.OperationalError as error:
+        raise InputError(f"cannot write the entry: {error}", file=args.database, place="table audit_log",
+                         fix="check that the file is writable and that no other program holds a write lock, "
+                             "then run the command again") from None
     finally:
         connection.close()
 
