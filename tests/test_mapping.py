@@ -636,3 +636,20 @@ def test_any_records_map_and_apply(tmp_path, records):
             value = record.get(name)
             if value is not None and not (isinstance(value, str) and not value.strip()):
                 assert name in row, (name, record)
+
+
+@pytest.mark.parametrize("vocabulary, kinds", [
+    ("hubspot", ["person"] * 6),
+    ("salesforce", ["company"] * 4),
+    ("spreadsheet", [None] * 5),
+])
+def test_customer_kind_from_names(vocabulary, kinds):
+    connection = seeded(mapping(vocabulary))
+    assert [kind for (kind,) in connection.execute("SELECT kind FROM customers ORDER BY id")] == kinds
+
+
+def test_embedded_company_kind(tmp_path):
+    result = inline_discovery(tmp_path, [{"Deal Name": "Fit-out", "Company Name": "Acme Diner", "Amount": "$5.00",
+                                          "Stage": "Won"}])
+    connection = seeded(result)
+    assert connection.execute("SELECT kind FROM customers").fetchall() == [("company",)]

@@ -17,7 +17,7 @@ from dmodel.model import Question
 from dmodel.profile import profile_values
 from dmodel.standard import load_standard
 from dmodel.standard.vocabulary import (
-    CHANNEL_BY_TYPE, EMBEDDED_PARENTS, ENGAGEMENT_TYPE_BY_ENTITY, STAGE_STATUS, STAGE_SYNONYMS,
+    CHANNEL_BY_TYPE, CUSTOMER_KIND_WORDS, EMBEDDED_PARENTS, ENGAGEMENT_TYPE_BY_ENTITY, STAGE_STATUS, STAGE_SYNONYMS,
 )
 
 
@@ -142,6 +142,7 @@ class SeedBuilder:
 
         if name_parts:
             row.values.setdefault("name", " ".join(text for _, text in sorted(name_parts)))
+            row.values.setdefault("kind", "person")
         if parent.values:
             self._embedded_parent(table, row, parent)
         return self._complete(table, entity, row, currency)
@@ -171,6 +172,9 @@ class SeedBuilder:
             reference = parent.references.get(column)
             external = split_ids(reference[1])[0] if reference else None
             values = {"external_id": external, **parent.values} if external else dict(parent.values)
+            kind = _customer_kind(parent.fields["name"][0])
+            if kind and parent_table == "customers":
+                values.setdefault("kind", kind)
             row.values[column] = self._insert(parent_table, Row(values, {}, {}))[0]
             if reference and len(split_ids(reference[1])) == 1:
                 row.custom.pop(reference[0], None)
@@ -215,6 +219,10 @@ class SeedBuilder:
                 return None
         elif table in ("customers", "initiatives", "portfolio_resources") and "name" not in values:
             return None
+        if table == "customers" and "kind" not in values:
+            kind = _customer_kind(entity.source + " " + entity.label)
+            if kind:
+                values["kind"] = kind
         return row
 
     def _insert(self, table: str, row: Row) -> tuple[int, bool]:
@@ -357,6 +365,15 @@ class SeedBuilder:
 
     def table_rows(self) -> dict[str, list[Row]]:
         return {table: rows for table, rows in self.rows.items() if rows}
+
+
+def _customer_kind(name: str) -> str | None:
+    """Return company or person when a word of ``name`` (``Account``, ``Company Name``, ``contacts``) says so."""
+    for word in snake_case(name).split("_"):
+        kind = CUSTOMER_KIND_WORDS.get(singularize(word))
+        if kind:
+            return kind
+    return None
 
 
 def _resource_items(resources: list[Any] | dict[str, Any]) -> list[Any]:

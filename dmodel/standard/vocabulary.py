@@ -168,3 +168,10 @@ CHANNEL_BY_TYPE = {"call": "phone", "email": "email", "message": "chat"}
 # Words in a field name that mark a person's name, beyond those the profiler checks.
 PERSON_WORDS = frozenset({"contact", "owner", "rep", "salesperson", "assigned", "attendee", "who", "person",
                           "first", "last", "surname"})
+
+# Words in an entity or field name that say whether a customer is a company or a person.
+CUSTOMER_KIND_WORDS = {
+    "company": "company", "account": "company", "organization": "company", "organisation": "company",
+    "org": "company", "business": "company", "contact": "person", "person": "person", "individual": "person",
+    "consumer": "person",
+}
