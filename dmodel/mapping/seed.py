@@ -368,7 +368,7 @@ class SeedBuilder:
 
 
 def _customer_kind(name: str) -> str | None:
-    """Return company or person when a word of ``name`` (``Account``, ``Company Name``, ``contacts``) says so."""
+    """Return company or person when a word of ``name`` (``Account``, ``Company Name``, ``contacts``) names one."""
     for word in snake_case(name).split("_"):
         kind = CUSTOMER_KIND_WORDS.get(singularize(word))
         if kind:
