@@ -60,8 +60,16 @@ def render(entries: dict[str, str]) -> str:
 
 
 def with_migration(migrations_dir: Path, name: str, content: str) -> str:
-    """Return ``dmodel.sum`` with a new migration recorded and every other entry kept."""
-    entries = read(migrations_dir)
+    """Return ``dmodel.sum`` with a new migration recorded and every other entry kept.
+
+    When the folder has no ``dmodel.sum`` yet, the migration files already in
+    it are recorded as they are now, so that later edits to them show.
+    """
+    migrations_dir = Path(migrations_dir)
+    if (migrations_dir / SUM_FILE).is_file():
+        entries = read(migrations_dir)
+    else:
+        entries = {path.name: digest(path.read_bytes()) for path in migration_files(migrations_dir)}
     entries[name] = digest(content)
     return render(entries)
 

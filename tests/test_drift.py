@@ -198,3 +198,15 @@ def test_remote_database_through_rest(monkeypatch, tmp_path: Path, api, client) 
     assert report.pending == []
     assert run("--migrations", str(migrations), "--d1", database_id) == 1
     assert api.sql_requests(contains="pragma_") == []
+
+
+def test_first_sum_records_existing_files(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_initial_schema.sql").write_text(MIGRATIONS["0001_initial_schema.sql"])
+    text = ledger.with_migration(migrations, "0002_add_customers_email.sql",
+                                 MIGRATIONS["0002_add_customers_email.sql"])
+    (migrations / "0002_add_customers_email.sql").write_text(MIGRATIONS["0002_add_customers_email.sql"])
+    (migrations / ledger.SUM_FILE).write_text(text)
+    assert sorted(ledger.read(migrations)) == ["0001_initial_schema.sql", "0002_add_customers_email.sql"]
+    assert ledger.check(migrations).clean
