@@ -190,6 +190,7 @@ def field_concept(name: str, entity_words: set[str]) -> str:
 def _add_entity(concepts: dict[str, EntityConcept], client: str, entity: EntityMapping) -> None:
     concept_name, table = entity_concept(entity)
     concept = concepts.setdefault(concept_name, EntityConcept(concept_name, table, {}))
+    concept.standard_table = concept.standard_table or table
     mapped = table is not None
     concept.clients.setdefault(client, []).append(entity.source)
     entity_words = {singularize(word) for word in snake_case(entity.source).split("_")}
