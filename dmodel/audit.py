@@ -9,9 +9,12 @@ content is the JSON object of ``id``, ``occurred_at``, ``actor``,
 ``action``, ``target`` and ``details`` (the stored text) with sorted keys,
 no spaces and UTF-8 kept as is.
 
-Removing rows from the end of the log leaves a valid, shorter chain. To
-detect that as well, pass the ``row_hash`` of the last row seen earlier as
-``expected_head``.
+The chain has no secret key, so two edits leave a valid chain: removing
+rows from the end, and changing a row and recomputing every hash after it.
+To detect those too, keep the ``row_hash`` of the last row somewhere the
+database's writers cannot change, and pass it later as ``expected_head``
+(``dmodel audit verify --head``): a chain that no longer contains it was cut
+or rewritten.
 """
 
 from __future__ import annotations
@@ -192,7 +195,7 @@ def verify_entries(entries: list[AuditEntry], expected_head: str | None = None) 
     if not seen_expected_head:
         last_id = entries[-1].id if entries else 0
         result.first_break = ChainBreak(last_id + 1, f"the expected head {expected_head} is not in the chain: "
-                                        "rows were removed from the end of the log")
+                                        "rows were removed from the end of the log or the chain was rewritten")
     return result
 
 

@@ -254,3 +254,20 @@ def test_platform_audit_log_on_local_d1(tmp_path):
     with d1.connect_readonly() as connection:
         assert verify_database(connection).intact
         assert read_entries(connection) == [first, second]
+
+
+def test_verify_head_detects_rewritten_chain(database):
+    connection = sqlite3.connect(database)
+    entries = read_entries(connection)
+    connection.close()
+    head = entries[-1].row_hash
+    forged = [next_entry(None, actor=entries[0].actor, action=entries[0].action, target=entries[0].target,
+                         occurred_at=T0, details={"note": "rewritten"})]
+    for entry in entries[1:]:
+        forged.append(next_entry(forged[-1], actor=entry.actor, action=entry.action, target=entry.target,
+                                 occurred_at=T0, details=json.loads(entry.details)))
+    tamper(database, "DELETE FROM audit_log", *(insert_sql(entry) for entry in forged))
+    assert verify(database).status == 0
+    result = verify(database, "--head", head)
+    assert result.status == 1
+    assert "the chain was rewritten" in result.stderr

@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "broken (the first bad row is named), 2 when the database cannot be read.")
     verify.add_argument("database", metavar="DB", help="SQLite file of the platform database")
     verify.add_argument("--head", metavar="HASH",
-                        help="row_hash of the last row seen earlier; the chain must still contain it, which "
-                             "detects rows removed from the end")
+                        help="row_hash of the last row, recorded earlier outside the database; the chain must "
+                             "still contain it, which detects rows cut from the end and a rewritten chain")
     verify.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     verify.set_defaults(func=run_verify)
 
