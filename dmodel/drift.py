@@ -31,6 +31,7 @@ _DIFFERENCES = {
     "MF109": ("view", "only in the database"), "MF110": ("view", "missing from the database"),
     "MF111": ("view", "differs"),
 }
+WRANGLER_METADATA = "metadata.sqlite"
 _CONSTRAINT_CODES = {"RB205", "RB206", "RB207", "RB208", "RB209", "RB210", "RB211", "RB212", "RB213"}
 
 
@@ -140,7 +141,8 @@ def find_database(path: Path) -> Path:
     """Return the SQLite file at ``path``, or the single database file in a wrangler state folder.
 
     A folder is searched recursively for ``*.sqlite`` files, as wrangler keeps
-    them under ``.wrangler/state/v3/d1/``.
+    them under ``.wrangler/state/v3/d1/``, leaving out workerd's own
+    ``metadata.sqlite``.
     """
     path = Path(path)
     if path.is_file():
@@ -148,7 +150,8 @@ def find_database(path: Path) -> Path:
     if not path.is_dir():
         raise InputError("database not found", file=str(path),
                          fix="pass a SQLite file or a wrangler state folder such as .wrangler/state/v3/d1")
-    candidates = sorted(candidate for candidate in path.rglob("*.sqlite") if candidate.is_file())
+    candidates = sorted(candidate for candidate in path.rglob("*.sqlite")
+                        if candidate.is_file() and candidate.name != WRANGLER_METADATA)
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:

@@ -137,6 +137,7 @@ def test_unrecorded_migration_is_reported(tmp_path: Path) -> None:
 
 def test_state_folder_finds_single_file(tmp_path: Path) -> None:
     migrations, database = make_project(tmp_path)
+    sqlite3.connect(database.parent / "metadata.sqlite").close()
     result = run_cli("drift", "--migrations", migrations, "--db", tmp_path / "state")
     assert result.status == 0, result.stderr
     assert find_database(tmp_path / "state") == database
