@@ -32,12 +32,15 @@ class Output:
 
 
 def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *, mask: bool = True,
-             allow_destructive: bool = False, renames: dict[str, str] | None = None) -> Output:
+             allow_destructive: bool = False, renames: dict[str, str] | None = None,
+             backfill: dict[str, str] | None = None) -> Output:
     """Render every output file of ``model`` into memory and check every SQL file against D1's rules.
 
     The migration is planned from the difference between the replayed
-    ``migrations_dir`` and ``schema.sql``; ``renames`` are rename hints and
-    ``allow_destructive`` lets the plan drop tables and columns.
+    ``migrations_dir`` and ``schema.sql``. ``renames`` are rename hints,
+    ``allow_destructive`` lets the plan drop tables and columns, and
+    ``backfill`` maps ``"table.column"`` to the SQL value that fills a new
+    NOT NULL column in existing rows.
     """
     if model.tenancy.mode == "row-level":
         model = apply_row_level(model)
@@ -49,7 +52,7 @@ def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *,
     output.files[out_dir / "indexes.md"] = render_indexes(model)
     output.files[out_dir / "schema.md"] = render_dictionary(model)
     _add_migration(output.files[out_dir / "schema.sql"], migrations_dir, output,
-                   allow_destructive=allow_destructive, renames=renames)
+                   allow_destructive=allow_destructive, renames=renames, backfill=backfill)
     for path, content in output.files.items():
         if path.suffix == ".sql":
             assert_d1_safe(content, str(path))
@@ -57,12 +60,13 @@ def generate(model: Model, out_dir: Path, migrations_dir: Path | None = None, *,
 
 
 def _add_migration(schema_sql: str, migrations_dir: Path, output: Output, *, allow_destructive: bool,
-                   renames: dict[str, str] | None) -> None:
+                   renames: dict[str, str] | None, backfill: dict[str, str] | None) -> None:
     """Plan the next migration from the migrations folder to ``schema_sql`` and record it in dmodel.sum."""
     from dmodel import ledger
     from dmodel.plan import next_migration_number, plan_migration
 
-    migration_plan = plan_migration(schema_sql, migrations_dir, renames=renames, allow_destructive=allow_destructive)
+    migration_plan = plan_migration(schema_sql, migrations_dir, renames=renames, allow_destructive=allow_destructive,
+                                    backfill=backfill)
     output.warnings += migration_plan.warnings
     output.warnings += [f"refused {operation.code} {operation.reason}. {operation.proposal}"
                         for operation in migration_plan.refused]

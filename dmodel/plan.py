@@ -236,8 +236,8 @@ _PROPOSALS = {
               "{table}.{subject} a DEFAULT. Contract: add NOT NULL in a later migration once no NULL is left "
               "(or plan with --allow-destructive; the copy then fails on any NULL)."),
     "BC103": ("Expand: add {table}.{subject} as nullable or with a DEFAULT, and backfill it with UPDATE {table} "
-              "SET {subject} = .... Contract: make it NOT NULL in a later migration, or pass a backfill value "
-              "for '{table}.{subject}'."),
+              "SET {subject} = .... Contract: make it NOT NULL in a later migration. Or fill the old rows in "
+              "this migration with a backfill value: generate --backfill \"{table}.{subject}=VALUE\"."),
 }
 
 

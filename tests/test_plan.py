@@ -243,3 +243,38 @@ def test_generate_cli_refuses_drop(tmp_path: Path) -> None:
     allowed = run_cli("generate", model_path, "-o", tmp_path, "--allow-destructive", "--json")
     assert allowed.status == 0, allowed.stderr
     assert allowed.json()["migration"].endswith(f"_{dropped.name}.sql")
+
+
+def test_generate_cli_backfills_not_null(tmp_path: Path) -> None:
+    from dmodel.generate import generate, write_files
+    from dmodel.model import Column
+    from dmodel.standard import load_standard
+
+    model = load_standard("crm")
+    write_files(generate(model, tmp_path).files)
+    bigger = model.model_copy(deep=True)
+    table = bigger.entities[0].name
+    bigger.entities[0].columns.append(Column(name="segment", nullable=False))
+    model_path = tmp_path / "model.json"
+    model_path.write_text(bigger.model_dump_json())
+
+    refused = run_cli("generate", model_path, "-o", tmp_path)
+    assert "refused BC103" in refused.stderr
+    assert f'--backfill "{table}.segment=VALUE"' in refused.stderr
+
+    filled = run_cli("generate", model_path, "-o", tmp_path, "--backfill", f"{table}.segment='unknown'", "--json")
+    assert filled.status == 0, filled.stderr
+    migration = Path(filled.json()["migration"]).read_text()
+    assert "COALESCE" not in migration
+    assert "'unknown'" in migration
+
+
+def test_generate_cli_rejects_bad_backfill(tmp_path: Path) -> None:
+    from dmodel.standard import load_standard
+
+    model_path = tmp_path / "model.json"
+    model_path.write_text(load_standard("crm").model_dump_json())
+    result = run_cli("generate", model_path, "-o", tmp_path, "--backfill", "segment")
+    assert result.status == 2
+    assert "TABLE.COLUMN=SQL" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-destructive", action="store_true",
                         help="let the migration drop tables and columns, narrow types and add NOT NULL to "
                              "columns that may hold NULLs (refused by default, with expand/contract steps)")
+    parser.add_argument("--backfill", action="append", default=[], metavar="TABLE.COLUMN=SQL",
+                        help="SQL value (such as 'unknown' in quotes, or 0) that fills a new NOT NULL column "
+                             "without a default in existing rows; repeat the option for more columns")
     parser.add_argument("--hints", type=Path, metavar="HINTS.json",
                         help="hints file whose 'rename' entries turn a dropped and an added name into a rename")
     parser.add_argument("--json", action="store_true",
@@ -55,6 +58,18 @@ def load_model(path: Path):
                          fix="correct the value, or regenerate the model with 'dmodel design'") from None
 
 
+def parse_backfill(values: list[str]) -> dict[str, str]:
+    """Turn ``--backfill TABLE.COLUMN=SQL`` options into a mapping, rejecting malformed ones."""
+    backfill = {}
+    for value in values:
+        name, separator, expression = value.partition("=")
+        if not separator or name.count(".") != 1 or not expression.strip() or not all(name.split(".")):
+            raise InputError(f"invalid --backfill value {value!r}", place="--backfill",
+                             fix="write TABLE.COLUMN=SQL, such as --backfill \"deals.stage='new'\"")
+        backfill[name.strip()] = expression.strip()
+    return backfill
+
+
 def run(args: argparse.Namespace) -> int:
     from dmodel.generate import changed_files, generate, write_files
 
@@ -63,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
     renames = load_hints(args.hints).rename
     output = generate(model, args.out, args.migrations, mask=not args.no_mask,
-                      allow_destructive=args.allow_destructive, renames=renames)
+                      allow_destructive=args.allow_destructive, renames=renames,
+                      backfill=parse_backfill(args.backfill))
     changed = changed_files(output.files)
     summary = {
         "ok": True,
