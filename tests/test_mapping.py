@@ -17,7 +17,7 @@ from dmodel.emit.sql import render_schema
 from dmodel.errors import InputError
 from dmodel.loaders import load_inputs
 from dmodel.mapping import CUSTOM, MappingResult, map_discovery, match_stage, parse_mapping_hints
-from dmodel.generate import initial_migration
+from dmodel.generate import generate, initial_migration
 from dmodel.standard import load_standard
 from wrangler_d1 import LocalD1, requires_wrangler
 
@@ -653,3 +653,14 @@ def test_embedded_company_kind(tmp_path):
                                           "Stage": "Won"}])
     connection = seeded(result)
     assert connection.execute("SELECT kind FROM customers").fetchall() == [("company",)]
+
+
+def test_mapped_seed_applies_after_standard_seed(tmp_path):
+    output = generate(load_standard("crm"), tmp_path)
+    connection = connect(tmp_path / "crm.db")
+    apply_sql(connection, output.files[output.migration], "0001_initial_schema.sql")
+    apply_sql(connection, output.files[tmp_path / "seed.sql"], "seed.sql")
+    apply_sql(connection, mapping("salesforce").seed_sql(), "mapped_seed.sql")
+    assert connection.execute("SELECT count(*) FROM pipeline_stages").fetchone() == (7,)
+    assert connection.execute("SELECT count(*) FROM opportunities").fetchone() == (10,)
+    assert connection.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -8,7 +8,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from dmodel.emit.seed import render_seed
+from dmodel.conventions import quote_identifier
+from dmodel.emit.seed import render_seed, sql_literal
 from dmodel.mask import mask_value
 from dmodel.model import Column, Model, Question, SeedTable
 from dmodel.standard import load_standard
@@ -106,21 +107,29 @@ class MappingResult:
         return {table: counts[table] for table in SEED_ORDER if table in counts}
 
     def seed_model(self, mask: bool = True) -> Model:
-        """Return the CRM model with the mapped rows as its seed; custom_fields values masked when ``mask`` is on."""
+        """Return the CRM model with the mapped rows as its seed; custom_fields values masked when ``mask`` is on.
+
+        The standard pipeline stages are not part of it: ``seed_sql`` writes them separately.
+        """
         model = load_standard("crm")
         model.name = self.name
-        stages = model.seed["pipeline_stages"]
-        model.seed = {}
-        for table in SEED_ORDER:
-            if table == "pipeline_stages":
-                model.seed[table] = stages
-            elif table in self.rows:
-                model.seed[table] = seed_table(model, table, self.rows[table], mask)
+        model.seed = {table: seed_table(model, table, self.rows[table], mask)
+                      for table in SEED_ORDER if table in self.rows}
         return model
 
     def seed_sql(self, mask: bool = True) -> str:
-        """Return ``mapped_seed.sql``: the standard stages and every mapped row, parents first."""
-        return render_seed(self.seed_model(mask), mask=mask)
+        """Return ``mapped_seed.sql``: the standard stages, then every mapped row, parents first.
+
+        The stages are written with INSERT OR IGNORE, so the file applies both on its own and after the
+        standard model's ``seed.sql``, which holds the same stage rows.
+        """
+        header, _, body = render_seed(self.seed_model(mask), mask=mask).partition("\n\n")
+        stages = load_standard("crm").seed["pipeline_stages"]
+        rows = ",\n".join("  (" + ", ".join(sql_literal(value) for value in row) + ")" for row in stages.rows)
+        statement = (f"-- The standard pipeline stages; rows already applied from the standard's seed.sql are "
+                     f"kept.\nINSERT OR IGNORE INTO pipeline_stages "
+                     f"({', '.join(quote_identifier(name) for name in stages.columns)}) VALUES\n{rows};")
+        return header + "\n\n" + statement + ("\n\n" + body if body else "\n")
 
     def to_dict(self) -> dict[str, Any]:
         return {
