@@ -121,7 +121,7 @@ class MappingResult:
         """Return ``mapped_seed.sql``: the standard stages, then every mapped row, parents first.
 
         The stages are written with INSERT OR IGNORE, so the file applies both on its own and after the
-        standard model's ``seed.sql``, which holds the same stage rows.
+        standard model's ``seed.sql``, which contains the same stage rows.
         """
         header, _, body = render_seed(self.seed_model(mask), mask=mask).partition("\n\n")
         stages = load_standard("crm").seed["pipeline_stages"]
