@@ -88,7 +88,7 @@ class MigrationPlan:
             return "initial_schema"
         slugs = list(dict.fromkeys(operation.slug for operation in self.operations if operation.slug))
         if not slugs:
-            return "no_changes"
+            return "update_schema" if self.operations else "no_changes"
         slug = slugs[0] if len(slugs) == 1 else f"{slugs[0]}_and_{slugs[1]}" if len(slugs) == 2 \
             else f"{slugs[0]}_and_more"
         if len(slug) > 60:
@@ -625,7 +625,7 @@ class _Planner:
         reason = f"{kind.lower()} added: {name}" if change is None or fresh else f"{kind.lower()} changed: {name}"
         if change is None:
             reason = f"{kind.lower()} created again: {name}"
-        slug = f"add_{kind.lower()}_{_slug_part(name)}" if fresh else ""
+        slug = f"{'add' if fresh else 'change'}_{kind.lower()}_{_slug_part(name)}" if change is not None else ""
         self.add(Operation(code=code, reason=reason, forward=[add_if_not_exists(sql) + ";"],
                            reverse=[f"DROP {kind} IF EXISTS {quote_identifier(name)};"],
                            changes=[change] if change else [], slug=slug))
@@ -765,4 +765,9 @@ def plan_migration(target_sql: str, migrations_dir: Path | None, *, renames: dic
         result.warnings += [f"rename hint not applied: {hint}" for hint in resolved.ignored]
     result.warnings += [f"{change.code} {change.title}: {change.detail}; queries that use the old name fail"
                         for change in changes if change.code in ("MF112", "MF113")]
+    for child, parent, foreign_key in iter_references(target):
+        if parent not in target.tables:
+            result.warnings.append(f"{target.tables[child].name} ({', '.join(foreign_key.columns)}) references "
+                                   f"{foreign_key.ref_table}, which the target schema does not have; inserts "
+                                   f"into {target.tables[child].name} will fail")
     return result

@@ -278,3 +278,17 @@ def test_generate_cli_rejects_bad_backfill(tmp_path: Path) -> None:
     assert result.status == 2
     assert "TABLE.COLUMN=SQL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_changed_index_slug(tmp_path: Path) -> None:
+    plan, _ = evolve(tmp_path, SCHEMA.replace("ON deals (account_id)", "ON deals (account_id, closed)"))
+    assert [op.code for op in plan.operations] == ["MF105", "MF105"]
+    assert plan.slug == "change_index_idx_deals_account_id"
+
+
+def test_reference_to_dropped_table_warns(tmp_path: Path) -> None:
+    target = SCHEMA.replace("CREATE TABLE IF NOT EXISTS pipeline_stages (id INTEGER PRIMARY KEY, "
+                            "name TEXT NOT NULL UNIQUE) STRICT;\n", "")
+    plan, _ = evolve(tmp_path, target, allow_destructive=True)
+    assert "DS102" in {op.code for op in plan.operations}
+    assert any("pipeline_stages, which the target schema does not have" in warning for warning in plan.warnings)
