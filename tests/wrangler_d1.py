@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -36,6 +37,8 @@ DATABASE_NAME = "dmodel_test"
 # Any UUID works for a local database; wrangler names the state file after a hash of it.
 DATABASE_ID = "00000000-0000-4000-8000-00000000d1d1"
 TIMEOUT_SECONDS = 120
+# wrangler colours its error lines even with NO_COLOR set.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _pinned_version() -> str:
@@ -137,9 +140,8 @@ class LocalD1:
             timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL,
         )
         if process.returncode != 0:
-            raise WranglerError(
-                f"wrangler d1 {' '.join(arguments[:2])} exited {process.returncode}\n"
-                f"stdout:\n{process.stdout}\nstderr:\n{process.stderr}")
+            output = _ANSI_ESCAPE.sub("", f"stdout:\n{process.stdout}\nstderr:\n{process.stderr}")
+            raise WranglerError(f"wrangler d1 {' '.join(arguments[:2])} exited {process.returncode}\n{output}")
         return process
 
     def _environment(self) -> dict[str, str]:
