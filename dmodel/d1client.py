@@ -60,9 +60,9 @@ Execute = Callable[[str], list[dict[str, Any]]]
 class D1ApiError(DmodelError):
     """An error response from the D1 API, or no response after every retry.
 
-    ``code`` is the API's error code (7500 for an SQL error) or None when no
-    envelope came back; ``status`` is the HTTP status or None for a
-    connection error.
+    ``code`` is the API's error code, such as 7500 for an SQL error. It is
+    None when no envelope came back. ``status`` is the HTTP status, or None
+    after a connection error.
     """
 
     def __init__(self, message: str, *, code: int | None = None, status: int | None = None,
