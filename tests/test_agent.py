@@ -480,6 +480,34 @@ class ExampleSession:
         ]
 
 
+# Five orders in which warehouse_id determines the warehouse's name and city, but only one
+# warehouse repeats: too little support to split on its own, so design asks.
+WAREHOUSE_ORDERS = [
+    {"order_id": 1, "warehouse_id": "W1", "warehouse_name": "North", "warehouse_city": "Oslo", "total": "10.00"},
+    {"order_id": 2, "warehouse_id": "W1", "warehouse_name": "North", "warehouse_city": "Oslo", "total": "12.50"},
+    {"order_id": 3, "warehouse_id": "W2", "warehouse_name": "South", "warehouse_city": "Rome", "total": "7.25"},
+    {"order_id": 4, "warehouse_id": "W3", "warehouse_name": "East", "warehouse_city": "Riga", "total": "3.00"},
+    {"order_id": 5, "warehouse_id": "W4", "warehouse_name": "West", "warehouse_city": "Lima", "total": "9.99"},
+]
+
+
+def test_question_answered_with_its_hint(tmp_path):
+    source = tmp_path / "orders.json"
+    source.write_text(json.dumps(WAREHOUSE_ORDERS), encoding="utf-8")
+    session = ExampleSession()
+    api, out, result = run(tmp_path, session.steps(), discovery=source)
+
+    assert result.completed
+    assert session.question is not None, "design asks whether the warehouses are an entity"
+    assert json.loads((out / "hints.json").read_text(encoding="utf-8")) == session.hints
+    model = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert model["report"]["questions"] == []
+    assert sorted(entity["name"] for entity in model["entities"]) == ["orders", "warehouses"]
+    verified = json.loads(last_tool_results(api.requests[7])["call_verify"]["content"])
+    assert verified["ok"] is True
+    assert verified["tables"]["warehouses"] == 4
+
+
 def test_example_session_end_to_end(tmp_path):
     session = ExampleSession()
     api, out, result = run(tmp_path, session.steps(), discovery=EXAMPLE)
