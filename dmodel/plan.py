@@ -30,7 +30,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dmodel.compare import Change, Renames, Safety, compare, resolve_renames
+from dmodel.compare import REBUILD_CODES, Change, Renames, Safety, compare, resolve_renames
 from dmodel.conventions import quote_identifier
 from dmodel.errors import DmodelError
 from dmodel.introspect import (
@@ -334,45 +334,43 @@ class _Planner:
         for key, changes in sorted(self.by_table.items()):
             if any(change in refused for change in changes):
                 self.refused_tables.add(key)
-            needs_rebuild = False
-            for change in changes:
-                if change in refused:
-                    continue
-                if change.code in ("RB201", "RB202", "RB203", "RB204", "RB205", "RB206", "RB207", "RB208",
-                                   "RB209", "RB210", "RB211", "RB212", "RB213", "RB215", "RB216", "BC101",
-                                   "BC102", "BC103"):
-                    needs_rebuild = True
-                elif change.code == "MF101":
-                    table = self.target.tables[key]
-                    column = table.column(change.subject)
-                    if can_add_column(table, column) and self._default_passes_checks(column):
-                        self.add_columns.append(change)
-                    else:
-                        needs_rebuild = True
-                elif change.code == "DS103":
-                    table = self.current.table(self._current_name(key)) or self.target.tables[key]
-                    column = table.column(change.subject)
-                    if column is not None and can_drop_column(self.current, table, column):
-                        self.drop_columns.append(change)
-                    else:
-                        needs_rebuild = True
-            if needs_rebuild and key in self.refused_tables:
+            in_place = self._in_place_changes(key, [change for change in changes if change not in refused])
+            if in_place is not None:
+                self.add_columns += [change for change in in_place if change.code == "MF101"]
+                self.drop_columns += [change for change in in_place if change.code == "DS103"]
+            elif key in self.refused_tables:
                 for change in changes:
                     if change not in refused and change.code not in ("MF112", "MF113"):
                         refused.add(change)
                         self.refuse(change, f"{change.table} needs a rebuild, which would also carry out a "
                                             f"refused change; settle that one first")
-                self.add_columns = [change for change in self.add_columns if change.table.lower() != key]
-                self.drop_columns = [change for change in self.drop_columns if change.table.lower() != key]
-            elif needs_rebuild:
+            else:
                 self.rebuild.add(key)
-                self.add_columns = [change for change in self.add_columns if change.table.lower() != key]
-                self.drop_columns = [change for change in self.drop_columns if change.table.lower() != key]
         for change in self.changes:
             if change in refused and not any(change in operation.changes for operation in self.plan.refused):
                 self.refuse(change)
         self.refused_changes = refused
         self.group = self._rebuild_group()
+
+    def _in_place_changes(self, key: str, changes: list[Change]) -> list[Change] | None:
+        """Return the column changes ALTER TABLE can make in place, or None when the table needs a rebuild."""
+        in_place = []
+        for change in changes:
+            if change.code in REBUILD_CODES or change.code == "BC103":
+                return None
+            if change.code == "MF101":
+                table = self.target.tables[key]
+                column = table.column(change.subject)
+                if not (can_add_column(table, column) and self._default_passes_checks(column)):
+                    return None
+                in_place.append(change)
+            elif change.code == "DS103":
+                table = self.current.table(self._current_name(key)) or self.target.tables[key]
+                column = table.column(change.subject)
+                if column is None or not can_drop_column(self.current, table, column):
+                    return None
+                in_place.append(change)
+        return in_place
 
     def _rebuild_group(self) -> set[str]:
         """Return the tables to rebuild, by target name: the changed ones and those their drop would reach."""
