@@ -91,9 +91,12 @@ class DriftReport:
 
     def render_text(self) -> str:
         """Return the report as lines a person reads."""
-        if self.clean:
-            return "no drift: the database matches the migrations folder"
         lines = []
+        if not self.ledger_found:
+            lines.append("the database has no d1_migrations table, so pending and unknown migrations "
+                         "were not checked")
+        if self.clean:
+            return "\n".join(["no drift: the database matches the migrations folder", *lines])
         for difference in self.differences:
             lines.append(f"{difference.kind} {difference.name}: {difference.difference} ({difference.detail})")
         lines += [f"migration {name}: pending, not applied to the database" for name in self.pending]

@@ -211,3 +211,15 @@ def test_first_sum_records_existing_files(tmp_path: Path) -> None:
     (migrations / ledger.SUM_FILE).write_text(text)
     assert sorted(ledger.read(migrations)) == ["0001_initial_schema.sql", "0002_add_customers_email.sql"]
     assert ledger.check(migrations).clean
+
+
+def test_database_without_ledger_says_so(tmp_path: Path) -> None:
+    migrations, _ = make_project(tmp_path)
+    plain = tmp_path / "plain.sqlite"
+    connection = sqlite3.connect(plain, isolation_level=None)
+    for path in migration_files(migrations):
+        apply_script(connection, path.read_text())
+    connection.close()
+    result = run_cli("drift", "--migrations", migrations, "--db", plain)
+    assert result.status == 0, result.stderr
+    assert "no d1_migrations table" in result.stderr
