@@ -396,6 +396,7 @@ def test_command_prints_outcome_json(tmp_path, empty_discovery, scripted_command
     assert payload["turns"] == 2
     assert payload["files"] == [agent.TRANSCRIPT_NAME, "hints.json"]
     assert payload["final_text"] == "Done."
+    assert payload["questions_open"] is None
     assert API_KEY not in captured.out + captured.err
 
 
@@ -586,3 +587,16 @@ def test_example_session_evolves_with_rename(tmp_path):
     assert verified["ok"] is True
     assert "opportunities" in verified["tables"]
     assert verified["rollback"] == {"ok": True, "tables_left": []}
+
+
+def test_command_reports_open_questions(tmp_path, scripted_command, capsys):
+    source = tmp_path / "orders.json"
+    source.write_text(json.dumps(WAREHOUSE_ORDERS), encoding="utf-8")
+    scripted_command([message(tool_use("call_design", "design")),
+                      after("call_design", message(text("One question left."), stop_reason="end_turn"))])
+    status = cli.main(["agent", str(source), "-o", str(tmp_path / "out"), "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert payload["questions_open"] == 1
+    assert payload["warnings"] == 0
+    assert "model.json" in payload["files"]

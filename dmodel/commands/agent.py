@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
 import sys
@@ -46,6 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def report_counts(model_path: pathlib.Path) -> dict[str, int | None]:
+    """Count the questions and warnings left in the model's report; None when there is no model."""
+    try:
+        report = json.loads(model_path.read_text(encoding="utf-8")).get("report", {})
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"questions_open": None, "warnings": None}
+    return {"questions_open": len(report.get("questions", [])), "warnings": len(report.get("warnings", []))}
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.discovery.exists():
         raise InputError("the discovery input does not exist", file=str(args.discovery),
@@ -79,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         "files": files[:MAX_LISTED_FILES],
         "file_count": len(files),
         "final_text": agent.clip(result.final_text, MAX_FINAL_TEXT_CHARS),
+        **report_counts(args.out / agent.MODEL_FILE),
     }
     if args.json:
         emit_json(summary)
