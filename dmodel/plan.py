@@ -763,9 +763,30 @@ def plan_migration(target_sql: str, migrations_dir: Path | None, *, renames: dic
         result.warnings += [f"rename hint not applied: {hint}" for hint in resolved.ignored]
     result.warnings += [f"{change.code} {change.title}: {change.detail}; queries that use the old name fail"
                         for change in changes if change.code in ("MF112", "MF113")]
-    for child, parent, foreign_key in iter_references(target):
-        if parent not in target.tables:
-            result.warnings.append(f"{target.tables[child].name} ({', '.join(foreign_key.columns)}) references "
-                                   f"{foreign_key.ref_table}, which the target schema does not have; inserts "
-                                   f"into {target.tables[child].name} will fail")
+    result.warnings += reference_warnings(target)
     return result
+
+
+def reference_warnings(schema: Schema) -> list[str]:
+    """Warn about foreign keys that make inserts fail: a missing parent, or REAL values for an INTEGER key.
+
+    SQLite 3.40 finds no parent row for a REAL child value such as 1.0 when
+    the parent key is an INTEGER PRIMARY KEY, so such a reference always fails.
+    """
+    warnings = []
+    for child, parent, foreign_key in iter_references(schema):
+        table = schema.tables[child]
+        if parent not in schema.tables:
+            warnings.append(f"{table.name} ({', '.join(foreign_key.columns)}) references {foreign_key.ref_table}, "
+                            f"which the target schema does not have; inserts into {table.name} will fail")
+            continue
+        parent_table = schema.tables[parent]
+        ref_columns = foreign_key.ref_columns or parent_table.primary_key
+        for name, ref_name in zip(foreign_key.columns, ref_columns):
+            column, ref_column = table.column(name), parent_table.column(ref_name)
+            if column is not None and ref_column is not None and column.type.upper() == "REAL" \
+                    and parent_table.rowid_alias and ref_column.name.lower() == parent_table.primary_key[0].lower():
+                warnings.append(f"{table.name}.{column.name} is REAL but references the INTEGER PRIMARY KEY "
+                                f"{parent_table.name}.{ref_column.name}; SQLite finds no parent for REAL values, "
+                                f"so make it INTEGER")
+    return warnings

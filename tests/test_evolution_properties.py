@@ -30,6 +30,7 @@ class ColumnSpec:
     not_null: bool = False
     default: str | None = None
     check: str | None = None
+    references: str | None = None
 
 
 @dataclass
@@ -55,6 +56,8 @@ def render(model: dict[str, TableSpec]) -> str:
                 line += f" DEFAULT {column.default}"
             if column.check:
                 line += f" CHECK ({column.check})"
+            if column.references:
+                line += f" REFERENCES {column.references} (id) ON DELETE SET NULL"
             lines.append(line)
         statements.append(f"CREATE TABLE {name} (\n" + ",\n".join(lines) + "\n) STRICT;")
         for column_name in sorted(table.indexed):
@@ -63,7 +66,15 @@ def render(model: dict[str, TableSpec]) -> str:
 
 
 # --- evolution steps: each changes the model with values drawn from ``data`` and returns the rename
-# hints for the planner and the value that NULLs of a column tightened to NOT NULL take ---
+# hints for the planner and its effects by (table, column): the value that NULLs of a column tightened
+# to NOT NULL take, or DROPPED for a dropped column (or a dropped table, with column None) ---
+
+DROPPED = object()
+
+
+def referenced(model: dict[str, TableSpec]) -> set[str]:
+    return {spec.parent for spec in model.values() if spec.parent} | {
+        column.references for spec in model.values() for column in spec.columns.values() if column.references}
 
 def add_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
     name = f"t{len(model)}"
@@ -89,13 +100,16 @@ def widen_type(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]
                   if column_spec.type == "INTEGER" and column_spec.check is None]
     if candidates:
         table, column = data.draw(st.sampled_from(candidates))
-        model[table].columns[column].type = data.draw(st.sampled_from(["REAL", "TEXT", "ANY"]))
+        spec = model[table].columns[column]
+        # SQLite finds no parent row for a REAL value that references an INTEGER PRIMARY KEY.
+        spec.type = data.draw(st.sampled_from(["TEXT", "ANY"] if spec.references else ["REAL", "TEXT", "ANY"]))
     return {}, {}
 
 
 def tighten_not_null(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
+    # A reference column is left out: its default, 0, names no parent row.
     candidates = [(table, column) for table, spec in model.items() for column, column_spec in spec.columns.items()
-                  if not column_spec.not_null]
+                  if not column_spec.not_null and not column_spec.references]
     if candidates:
         table, column = data.draw(st.sampled_from(candidates))
         spec = model[table].columns[column]
@@ -141,7 +155,35 @@ def rename_column(model: dict[str, TableSpec], data) -> tuple[dict[str, str], di
     return {f"{table}.{column}": new}, {}
 
 
-STEPS = [add_table, add_column, widen_type, tighten_not_null, add_check, toggle_index, change_action, rename_column]
+def add_reference(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
+    table = data.draw(st.sampled_from(sorted(model)))
+    parent = data.draw(st.sampled_from(sorted(model)))
+    name = f"ref{sum(len(spec.columns) for spec in model.values())}"
+    model[table].columns[name] = ColumnSpec("INTEGER", references=parent)
+    return {}, {}
+
+
+def drop_column(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
+    candidates = [(table, column) for table, spec in model.items() for column in spec.columns]
+    if not candidates:
+        return {}, {}
+    table, column = data.draw(st.sampled_from(candidates))
+    del model[table].columns[column]
+    model[table].indexed.discard(column)
+    return {}, {(table, column): DROPPED}
+
+
+def drop_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
+    leaves = sorted(set(model) - referenced(model))
+    if len(model) < 2 or not leaves:
+        return {}, {}
+    table = data.draw(st.sampled_from(leaves))
+    del model[table]
+    return {}, {(table, None): DROPPED}
+
+
+STEPS = [add_table, add_column, widen_type, tighten_not_null, add_check, toggle_index, change_action, rename_column,
+         add_reference, drop_column, drop_table]
 
 
 def seed(connection: sqlite3.Connection, model: dict[str, TableSpec], round_number: int) -> None:
@@ -153,7 +195,10 @@ def seed(connection: sqlite3.Connection, model: dict[str, TableSpec], round_numb
                 parent_ids = [row[0] for row in connection.execute(f"SELECT id FROM {table.parent} ORDER BY id")]
                 values["parent_id"] = parent_ids[(round_number + offset) % len(parent_ids)] if parent_ids else None
             for column_name, column in table.columns.items():
-                if column.check and " IN " in column.check:
+                if column.references:
+                    ids = [row[0] for row in connection.execute(f"SELECT id FROM {column.references} ORDER BY id")]
+                    values[column_name] = ids[offset % len(ids)] if ids else None
+                elif column.check and " IN " in column.check:
                     values[column_name] = "b"
                 elif column.type == "TEXT":
                     values[column_name] = f"v{round_number}-{offset}"
@@ -203,16 +248,19 @@ def test_evolutions_keep_rows(tmp_path_factory, data) -> None:
 
     steps = data.draw(st.lists(st.sampled_from(STEPS), min_size=1, max_size=5))
     for round_number, step in enumerate([add_table, *steps]):
-        renames, filled = step(model, data) if round_number else ({}, {})
+        renames, effects = step(model, data) if round_number else ({}, {})
         target_sql = render(model)
-        plan = plan_migration(target_sql, folder, renames=renames)
+        plan = plan_migration(target_sql, folder, renames=renames, allow_destructive=True)
         assert plan.refused == [], [operation.reason for operation in plan.refused]
         before = contents(connection)
         before_schema = introspect_connection(connection)
         expected = {}
         for (table, column), values in before.items():
-            if (table, column) in filled:
-                values = [filled[(table, column)] if value is None else value for value in values]
+            effect = effects.get((table, column), effects.get((table, None)))
+            if effect is DROPPED:
+                continue
+            if effect is not None:
+                values = [effect if value is None else value for value in values]
             expected[(table, renames.get(f"{table}.{column}", column))] = values
 
         apply_script(connection, plan.forward_sql())
@@ -222,7 +270,8 @@ def test_evolutions_keep_rows(tmp_path_factory, data) -> None:
 
         apply_script(connection, plan.rollback_sql())
         assert compare(introspect_connection(connection), before_schema) == []
-        restored = {key: values for key, values in before.items() if key not in filled}
+        restored = {(table, column): values for (table, column), values in before.items()
+                    if (table, column) not in effects and (table, None) not in effects}
         assert_kept(restored, contents(connection), f"after the rollback of {step.__name__}")
         apply_script(connection, plan.forward_sql())
 

@@ -292,3 +292,8 @@ def test_reference_to_dropped_table_warns(tmp_path: Path) -> None:
     plan, _ = evolve(tmp_path, target, allow_destructive=True)
     assert "DS102" in {op.code for op in plan.operations}
     assert any("pipeline_stages, which the target schema does not have" in warning for warning in plan.warnings)
+
+
+def test_real_reference_to_integer_key_warns(tmp_path: Path) -> None:
+    plan, _ = evolve(tmp_path, SCHEMA.replace("account_id INTEGER NOT NULL", "account_id REAL NOT NULL"))
+    assert any("deals.account_id is REAL" in warning for warning in plan.warnings)
