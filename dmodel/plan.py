@@ -7,10 +7,11 @@ this module turns them into :class:`Operation` values, each with its forward
 statements, its reverse statements, a safety class, a code and a reason. The
 migration file and its rollback are both rendered from that one list.
 
-Every operation is also run on a scratch copy of the current schema while it
-is planned, so a statement SQLite rejects fails here and not on D1, and the
-plan is checked at the end: the scratch schema must equal the target (apart
-from refused changes), and the rollback must bring back the current schema.
+The operations also run on a scratch database that holds the tables they
+touch (see :func:`subset`), so a statement SQLite rejects fails here and not
+on D1. Unless ``verify`` is off, the plan is then checked there: the scratch
+schema must equal the target (apart from refused changes), and the rollback
+must bring back the current schema.
 
 Operations run in this order, so that each one finds what it needs:
 
@@ -35,8 +36,7 @@ from dmodel.conventions import quote_identifier
 from dmodel.errors import DmodelError
 from dmodel.introspect import (
     Column, Schema, Table, add_if_not_exists, connection_executor, dependency_order, identifiers_in, introspect,
-    introspect_connection,
-    iter_references, replay, scratch_connection, schema_from_sql, tokenize,
+    introspect_connection, iter_references, replay, scratch_connection, schema_from_sql, tokenize,
 )
 from dmodel.rebuild import Fill, rebuild_group, rebuild_statements
 
