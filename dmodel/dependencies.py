@@ -175,9 +175,16 @@ def is_null(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
-def column_kind(relation: Relation, column: str) -> str:
-    """Return the kind of ``column``: from its profile when there is one, else inferred from its values."""
-    values = [value for value in relation.values(column) if not is_null(value)]
+def column_kind(relation: Relation, column: str, *, sample: int | None = None) -> str:
+    """Return the kind of ``column``: from its profile when there is one, else inferred from its values.
+
+    With ``sample``, only about that many evenly spaced values are read, so
+    a rare second value can go unseen and a column may read as constant.
+    """
+    values = relation.values(column)
+    if sample and len(values) > sample:
+        values = values[::len(values) // sample]
+    values = [value for value in values if not is_null(value)]
     if not values:
         return EMPTY
     profile = relation.profiles.get(column)
@@ -255,17 +262,13 @@ def _hashable(value: Any) -> Any:
 def _canonical_values(relation: Relation, column: str, kind: str) -> list[Any]:
     """Return the column's values with every NULL spelling turned into None."""
     numeric = kind in (INTEGER, REAL, MEASURE) or (kind == IDENTIFIER and _mostly_numeric(relation, column))
-    values = []
-    for value in relation.values(column):
-        if value is None or value == "" or value != value:
-            values.append(None)
-        elif isinstance(value, (dict, list)):
-            values.append(repr(value))
-        elif numeric and isinstance(value, str) and value.strip() in NULL_TOKENS:
-            values.append(None)
-        else:
-            values.append(value)
-    return values
+    values = relation.values(column)
+    if kind == JSON or any(isinstance(value, (dict, list)) for value in values[:_KIND_SAMPLE]):
+        values = [repr(value) if isinstance(value, (dict, list)) else value for value in values]
+    if numeric:
+        return [None if value is None or value == "" or value != value
+                or (value.__class__ is str and value.strip() in NULL_TOKENS) else value for value in values]
+    return [None if value is None or value == "" or value != value else value for value in values]
 
 
 def _mostly_numeric(relation: Relation, column: str) -> bool:
@@ -323,8 +326,16 @@ class _Search:
         self.relation = relation
         self.options = options
         self.rows = len(relation.rows)
-        self.kinds = {column: column_kind(relation, column) for column in relation.columns}
+        self.kinds = {column: column_kind(relation, column, sample=_KIND_SAMPLE) for column in relation.columns}
         values = {column: _canonical_values(relation, column, self.kinds[column]) for column in relation.columns}
+        for column in relation.columns:
+            present = {value for value in values[column] if value is not None}
+            if len(present) <= 1 and self.kinds[column] not in (CONSTANT, EMPTY):
+                self.kinds[column] = CONSTANT if present else EMPTY
+            elif len(present) > 1 and self.kinds[column] in (CONSTANT, EMPTY):
+                # The sample saw one value only: read the whole column.
+                self.kinds[column] = column_kind(relation, column)
+                values[column] = _canonical_values(relation, column, self.kinds[column])
         self.null_counts = {column: sum(1 for value in values[column] if value is None)
                             for column in relation.columns}
         self.rhs_columns = [column for column in relation.columns if self.kinds[column] not in (CONSTANT, EMPTY)]

@@ -236,7 +236,9 @@ def wide(rows: int, columns: int = 30, *, seed: int = 0) -> tuple[list[str], lis
             "city_id", "city_name", "country_code", "country_name",
             "product_id", "product_sku", "product_name", "product_category", "unit_price"]
     extra = max(0, columns - len(base))
-    names = base[:columns] + [f"metric_{number}" if number % 2 else f"flag_{number}" for number in range(extra)]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    names = base[:columns] + [f"metric_{letters[number]}" if number % 2 else f"flag_{letters[number]}"
+                              for number in range(extra)]
     result = []
     for number in range(rows):
         customer_number = chooser.randrange(customer_total)
