@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dmodel import entities, indexes
+from dmodel import decompose, entities, indexes
 from dmodel.conventions import snake_case, table_name
 from dmodel.discovery import DeclaredEntity
 from dmodel.errors import InputError
@@ -64,9 +64,14 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
             message=f"tables {', '.join(cycle)} reference each other in a cycle",
             fix="the seed inserts them with deferred foreign keys; check that one of the references is optional"))
 
-    patterns = [QueryPattern(entity=table_name(fact.entity), filter=[snake_case(c) for c in fact.filter],
-                             sort=[snake_case(c) for c in fact.sort], frequency=fact.frequency,
-                             description=fact.description)
+    def column_name(table: str, column: str) -> str:
+        # Query patterns name columns as discovery did; follow the renames the design made.
+        return built.column_renames.get((table, snake_case(column)), snake_case(column))
+
+    patterns = [QueryPattern(entity=table_name(fact.entity),
+                             filter=[column_name(table_name(fact.entity), c) for c in fact.filter],
+                             sort=[column_name(table_name(fact.entity), c) for c in fact.sort],
+                             frequency=fact.frequency, description=fact.description)
                 for fact in discovery.query_patterns]
     index_report = indexes.advise(ordered, patterns)
     report.decisions.extend(index_report.decisions)
@@ -108,15 +113,6 @@ def unmatched_hints(hints: Hints, relations: RelationSet) -> list[Warning]:
 
 def _normalize(relations: RelationSet, hints: Hints) -> RelationSet:
     """Decompose relations to 3NF and merge the same entity across datasets."""
-    try:
-        from dmodel import decompose
-    except ImportError:
-        # TODO: remove once dmodel.decompose lands; until then relations stay as unnesting left them.
-        relations.warnings.append(Warning(
-            code="W001", subject="normalization",
-            message="3NF decomposition is not available in this build; tables are as unnested",
-            fix="update dmodel"))
-        return relations
     relations = decompose.normalize(relations, hints)
     return decompose.match_entities(relations)
 
@@ -144,6 +140,7 @@ def merge_declared(relations: RelationSet, declared: list[DeclaredEntity]) -> di
     relationships become links, M:N ones junction relations.
     """
     matched: dict[str, DeclaredEntity] = {}
+    _adopt_extracted(relations, declared)
     for entity in declared:
         name = table_name(entity.name)
         matched[name] = entity
@@ -161,7 +158,94 @@ def merge_declared(relations: RelationSet, declared: list[DeclaredEntity]) -> di
             evidence={"declared_fields": len(entity.fields)}))
     for entity in declared:
         _declared_links(relations, table_name(entity.name), entity)
+    for entity in declared:
+        _restore_declared_fields(relations, table_name(entity.name), entity)
     return matched
+
+
+def _adopt_extracted(relations: RelationSet, declared: list[DeclaredEntity]) -> None:
+    """Give a table that decomposition extracted the name of the declared entity it is.
+
+    A declared N:1 relationship ``deals.owner_id -> users`` and an extracted
+    table ``owners`` that ``deals.owner_id`` references are one entity: the
+    extracted table takes the declared name, and its columns the declared
+    field names (``owner_email`` -> ``email``).
+    """
+    declared_names = {table_name(entity.name) for entity in declared}
+    for entity in declared:
+        child = table_name(entity.name)
+        for relationship in entity.relationships:
+            target = table_name(relationship.target)
+            if relationship.cardinality not in ("N:1", "1:1") or target in relations.relations:
+                continue
+            column = snake_case(relationship.field) if relationship.field else f"{_singular(target)}_id"
+            link = next((link for link in relations.links if link.child == child and link.child_columns == [column]
+                         and link.parent not in declared_names), None)
+            if link is None:
+                continue
+            _rename_relation(relations, link.parent, target)
+            relations.decisions.append(Decision(
+                code="N203", subject=target,
+                message=f"table {link.parent}, extracted from {child}, is the declared entity '{entity.name}' "
+                        f"reference '{relationship.target}' and takes its name",
+                evidence={"column": f"{child}.{column}", "extracted_as": link.parent}))
+
+
+def _rename_relation(relations: RelationSet, old: str, new: str) -> None:
+    relation = relations.relations.pop(old)
+    relation.name = new
+    prefix = _singular(old) + "_"
+    for index, column in enumerate(relation.columns):
+        # The extracted table's key keeps its referencing name; declared fields match the stripped form.
+        if column.startswith(prefix) and column not in (relation.key or []):
+            stripped = column[len(prefix):]
+            if stripped not in relation.columns:
+                relation.columns[index] = stripped
+                relation.column_sources[stripped] = relation.column_sources.pop(column, "")
+                for row in relation.rows:
+                    row[stripped] = row.pop(column, None)
+    relations.relations[new] = relation
+    for link in relations.links:
+        link.parent = new if link.parent == old else link.parent
+        link.child = new if link.child == old else link.child
+
+
+def _restore_declared_fields(relations: RelationSet, name: str, entity: DeclaredEntity) -> None:
+    """Copy back a declared field that decomposition moved to a referenced table.
+
+    Discovery declared the field on this entity (a line item's price at order
+    time), so the table keeps it even where the samples happen to show it
+    determined by the reference (every sale of a SKU at its list price).
+    """
+    relation = relations.relations.get(name)
+    if relation is None or not relation.rows:
+        return
+    for declared_field in entity.fields:
+        wanted = snake_case(declared_field.name)
+        if wanted in relation.columns or f"{_singular(name)}_{wanted}" in relation.columns:
+            continue
+        for link in relations.links:
+            parent = relations.relations.get(link.parent)
+            if (link.child != name or link.kind != "reference" or len(link.child_columns) != 1 or parent is None
+                    or wanted not in parent.columns or len(link.parent_columns) != 1):
+                continue
+            by_key = {_key(row.get(link.parent_columns[0])): row.get(wanted) for row in parent.rows}
+            for row in relation.rows:
+                row[wanted] = by_key.get(_key(row.get(link.child_columns[0])))
+            relation.columns.append(wanted)
+            relation.column_sources[wanted] = parent.column_sources.get(wanted, "")
+            if wanted in parent.profiles:
+                relation.profiles[wanted] = parent.profiles[wanted]
+            relations.decisions.append(Decision(
+                code="N204", subject=f"{name}.{wanted}",
+                message=f"{name}.{wanted} is a declared field, so it stays in {name} although the samples show it "
+                        f"determined by {link.child_columns[0]} (it is also kept in {parent.name})",
+                evidence={"reference": f"{name}.{link.child_columns[0]} -> {parent.name}"}))
+            break
+
+
+def _key(value: Any) -> str:
+    return "" if value is None else str(value).strip()
 
 
 def _declared_links(relations: RelationSet, name: str, entity: DeclaredEntity) -> None:

@@ -172,5 +172,9 @@ def looks_like_discovery(data: Any) -> bool:
     if data.get("format") == DISCOVERY_FORMAT:
         return True
     markers = set(_ENTITY_SYNONYMS[:3]) | {"datasets", "query_patterns", "tenancy", "client"}
-    return len(markers & set(data)) >= 1 and any(
-        isinstance(data.get(key), (list, dict)) for key in ("entities", "tables", "objects", "datasets"))
+    if len(markers & set(data)) >= 1 and any(
+            isinstance(data.get(key), (list, dict)) for key in ("entities", "tables", "objects", "datasets")):
+        return True
+    # A document with only discovery sections (client, tenancy, resources...) and no entities yet.
+    sections = {"client", "tenancy", "resources", "initiatives", "query_patterns", "samples", "datasets"}
+    return bool(data) and set(data) <= sections and all(isinstance(value, (dict, list)) for value in data.values())

@@ -55,6 +55,7 @@ class BuiltEntities:
     warnings: list[Warning] = field(default_factory=list)
     junctions: set[str] = field(default_factory=set)
     seed: dict[str, SeedTable] = field(default_factory=dict)
+    column_renames: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def seed_in_order(self, order: list[str]) -> dict[str, SeedTable]:
         return {name: self.seed[name] for name in order if name in self.seed and self.seed[name].rows}
@@ -187,12 +188,24 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
         values["id"] = plan.ids
         taken.add("id")
 
+    consumed: set[str] = set()
     fk_columns = {column: link for link in links for column in link.child_columns if len(link.child_columns) == 1}
     for original in relation.columns:
         if original == plan.id_from:
             continue
-        name = unique_name(final_name(original), taken)
         link = fk_columns.get(original)
+        wanted = final_name(original)
+        consumed.add(renames.get(original, original))
+        if link is not None and not wanted.endswith("_id"):
+            # The column now holds the parent's id, so it is named for the parent (sku -> product_id).
+            wanted = f"{singularize(link.parent)}_id"
+            built.decisions.append(Decision(
+                code="K103", subject=f"{relation.name}.{original}",
+                message=f"{relation.name}.{original} holds {link.parent} keys; it becomes {wanted}, a foreign key "
+                        f"to {link.parent}.id"))
+        name = unique_name(wanted, taken)
+        if name != original:
+            built.column_renames[(relation.name, original)] = name
         column_values = relation.values(original)
         if link is not None:
             column_values = _translate(link, column_values, plans[link.parent], relation, built)
@@ -210,7 +223,7 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
             foreign_keys.append(_foreign_key(relation, link, name, column, plans))
 
     for field_name, declared_field in declared_fields.items():
-        if field_name not in taken and field_name not in ("id",):
+        if field_name not in taken and field_name not in consumed and field_name != "id":
             column = _declared_only_column(field_name, declared_field, relation.name)
             _apply_pii_hint(column, hints.pii.get(f"{relation.name}.{field_name}", "__unset__"))
             columns.append(column)
@@ -259,11 +272,32 @@ def _data_column(relation: Relation, original: str, name: str, declared_field: D
     column = Column(name=name, logical_type=profile.logical_type, sqlite_type=profile.sqlite_type,
                     nullable=nullable, pii=profile.pii, currency=profile.currency, scale=profile.scale,
                     enum_values=profile.enum_values, source=_source(relation, original))
-    if column.pii and column.logical_type == "enum":
-        # A few repeated names or emails are people, not a closed set of values.
+    if column.pii is None and _names_a_person(relation.name, original, name):
+        column.pii = "name"
+    present = [value for value in relation.values(original) if value is not None]
+    if column.logical_type == "enum" and (column.pii or len(set(present)) == len(present)):
+        # Names of people, or values that never repeat in this table, are no closed set of values.
         column.logical_type, column.enum_values = "text", None
     column.check = _check_for(column)
     return column
+
+
+# Words for entities that are people: their `name` columns hold personal names.
+_PERSON_WORDS = frozenset({
+    "user", "person", "people", "contact", "customer", "employee", "owner", "member", "rep", "agent",
+    "student", "patient", "client", "lead", "buyer", "seller", "author", "manager", "staff", "guest",
+})
+
+
+def _names_a_person(table: str, *columns: str) -> bool:
+    """Return True for ``users.name``, ``deals.owner_name`` and the like."""
+    for column in columns:
+        if column in ("name", "full_name", "display_name") and singularize(table) in _PERSON_WORDS:
+            return True
+        stem, _, last = column.rpartition("_")
+        if last == "name" and stem and stem.split("_")[-1] in _PERSON_WORDS:
+            return True
+    return False
 
 
 def _check_for(column: Column) -> str | None:

@@ -112,6 +112,10 @@ def changed_files(files: dict[Path, str]) -> list[Path]:
 def write_files(files: dict[Path, str]) -> None:
     """Write every file with LF line endings, creating folders as needed."""
     for path, content in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(content)
+        except OSError as error:
+            raise InputError(f"cannot write the file: {error.strerror}", file=str(path),
+                             fix="choose an output folder you can write to") from None

@@ -49,6 +49,8 @@ class Hints(BaseModel):
     relationships: dict[str, list[str]] = Field(
         default_factory=dict, description="'force' and 'forbid' lists written 'child.column -> parent'")
     types: dict[str, str] = Field(default_factory=dict, description="'table.column': a logical type to force")
+    mapping: dict[str, Any] | None = Field(
+        None, description="Answers for 'dmodel map' (CRM mapping); the design step ignores this section")
 
 
 def parse_dependency(text: str, kind: str = "force", index: int = 0) -> tuple[str, list[str], list[str]]:

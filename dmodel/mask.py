@@ -34,7 +34,20 @@ def mask_value(table: str, column: str, pii: PiiClass, value: Any, nullable: boo
     if pii == "phone":
         return f"+1-555-{int(digest[:8], 16) % 10_000_000:07d}"
     if pii == "address":
-        return f"{int(digest[:4], 16) % 9000 + 100} Example Street {digest[4:8]}"
+        return _mask_address_part(column, str(value), digest)
     if isinstance(value, int):
         return int(digest[:12], 16)
     return f"masked-{digest[:12]}"
+
+
+def _mask_address_part(column: str, value: str, digest: str) -> str:
+    """Mask one part of an address so that it keeps the part's shape (a city stays a city name)."""
+    if "zip" in column or "postal" in column or "postcode" in column:
+        return f"{int(digest[:8], 16) % 100_000:05d}"
+    if "country" in column and len(value) == 2:
+        return "X" + chr(ord("A") + int(digest[:2], 16) % 26)
+    if "city" in column or "town" in column:
+        return f"City {digest[:6]}"
+    if "state" in column or "province" in column or "region" in column or "country" in column:
+        return f"Region {digest[:6]}"
+    return f"{int(digest[:4], 16) % 9000 + 100} Example Street {digest[4:8]}"

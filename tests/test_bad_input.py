@@ -113,3 +113,14 @@ def test_forced_type_that_does_not_fit(tmp_path):
     out = tmp_path / "model.json"
     result = run_cli("design", source, "-o", out, "--hints", hints)
     assert_rejected(result, out, "items.size", "integer")
+
+
+def test_unwritable_output(tmp_path):
+    source = tmp_path / "data.json"
+    source.write_text('[{"id": 1}, {"id": 2}]')
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_cli("design", source, "-o", blocker / "model.json")
+    assert result.status == 2
+    assert "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr

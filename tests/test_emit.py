@@ -162,3 +162,10 @@ def test_nullable_json_column_accepts_null():
     connection.execute('INSERT INTO "group" (id, extra) VALUES (1, NULL), (2, \'{"a": 1}\')')
     with pytest.raises(sqlite3.IntegrityError):
         connection.execute('INSERT INTO "group" (id, extra) VALUES (3, \'not json\')')
+
+
+def test_nul_character_round_trips():
+    model = hostile_model()
+    model.seed["order"].rows[1][2] = "before\x00after"
+    connection = apply_model(model, mask=False)
+    assert connection.execute('SELECT "größe" FROM "order" WHERE id = 2').fetchone()[0] == "before\x00after"

@@ -57,6 +57,7 @@ def load_hints(path: Path | None):
 
 def run(args: argparse.Namespace) -> int:
     from dmodel.design import design
+    from dmodel.generate import write_files
     from dmodel.loaders import load_inputs
     from dmodel.model import Conventions
 
@@ -64,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_inputs([str(path) for path in args.inputs], args.format)
     conventions = Conventions(id_type="TEXT" if args.text_ids else "INTEGER", timestamps=not args.no_timestamps)
     model = design(loaded, hints, conventions)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(model.to_json())
+    write_files({args.output: model.to_json()})
 
     report = model.report
     summary = {

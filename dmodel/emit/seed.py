@@ -34,7 +34,11 @@ def sql_literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, bytes):
         return "X'" + value.hex().upper() + "'"
-    return quote_string(str(value))
+    text = str(value)
+    if "\x00" in text:
+        # SQLite ends a string literal's text at NUL, so NUL goes in as char(0).
+        return " || char(0) || ".join(quote_string(part) for part in text.split("\x00"))
+    return quote_string(text)
 
 
 def render_seed(model: Model, mask: bool = True) -> str:

@@ -1,0 +1,109 @@
+"""The design pipeline joining samples with declared entities."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+ROWS = [
+    # A flat export: each deal repeats its owner; each line repeats its product.
+    {"Deal ID": f"D-{number}", "Owner ID": f"U-{number % 3}", "Owner Name": ["Ann Lee", "Bo Chan", "Cy Diaz"][number % 3],
+     "Owner Email": f"owner{number % 3}@example.com", "SKU": f"S-{number % 4}", "Unit Price": f"{10 + number % 4}.50",
+     "Title": f"Item {number % 4}"}
+    for number in range(1, 41)
+]
+
+
+def write_discovery(folder: Path) -> Path:
+    with open(folder / "deals.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ROWS[0]))
+        writer.writeheader()
+        writer.writerows(ROWS)
+    discovery = {
+        "format": "dmodel.discovery/v1",
+        "client": {"id": "acme"},
+        "entities": [
+            {"name": "deals", "fields": [{"name": "id", "type": "text", "unique": True},
+                                         {"name": "owner_id", "type": "text", "required": True},
+                                         {"name": "sku", "type": "text"},
+                                         {"name": "unit_price", "type": "money"}],
+             "relationships": [{"target": "users", "cardinality": "N:1", "field": "owner_id", "optional": False},
+                               {"target": "products", "cardinality": "N:1", "field": "sku"}]},
+            {"name": "users", "fields": [{"name": "id"}, {"name": "name"}, {"name": "email"}]},
+            {"name": "products", "key": "sku", "fields": [{"name": "sku"}, {"name": "title"}]},
+        ],
+        "datasets": [{"name": "deals", "entity": "deals", "path": "deals.csv"}],
+        "query_patterns": [{"entity": "deals", "filter": ["sku"]}],
+    }
+    path = folder / "discovery.json"
+    path.write_text(json.dumps(discovery), encoding="utf-8")
+    return path
+
+
+def design(tmp_path: Path) -> dict:
+    result = run_cli("design", write_discovery(tmp_path), "-o", tmp_path / "model.json")
+    assert result.status == 0, result.stderr
+    return json.loads((tmp_path / "model.json").read_text())
+
+
+def table(model: dict, name: str) -> dict:
+    return next(entity for entity in model["entities"] if entity["name"] == name)
+
+
+def columns(model: dict, name: str) -> list[str]:
+    return [column["name"] for column in table(model, name)["columns"]]
+
+
+def test_extracted_table_takes_declared_name(tmp_path):
+    model = design(tmp_path)
+    names = {entity["name"] for entity in model["entities"]}
+    assert {"deals", "users", "products"} <= names
+    assert "owners" not in names
+    assert {"name", "email"} <= set(columns(model, "users"))
+
+
+def test_declared_field_stays_in_its_table(tmp_path):
+    model = design(tmp_path)
+    assert "unit_price" in columns(model, "deals")
+    codes = [decision["code"] for decision in model["report"]["decisions"]]
+    assert "N203" in codes
+
+
+def test_reference_column_named_for_parent(tmp_path):
+    model = design(tmp_path)
+    deals = table(model, "deals")
+    targets = {foreign_key["columns"][0]: foreign_key["ref_table"] for foreign_key in deals["foreign_keys"]}
+    assert targets.get("product_id") == "products"
+    assert targets.get("owner_id") == "users"
+    assert "sku" not in columns(model, "deals")
+
+
+def test_query_pattern_follows_rename(tmp_path):
+    model = design(tmp_path)
+    indexes = [index["columns"] for index in table(model, "deals")["indexes"]]
+    assert ["product_id"] in indexes
+    assert not [warning for warning in model["report"]["warnings"] if warning["code"] == "W402"]
+
+
+def test_person_names_marked_personal(tmp_path):
+    model = design(tmp_path)
+    name = next(column for column in table(model, "users")["columns"] if column["name"] == "name")
+    assert name["pii"] == "name"
+
+
+def test_design_applies_with_seed(tmp_path):
+    design(tmp_path)
+    assert run_cli("generate", tmp_path / "model.json", "-o", tmp_path).status == 0
+    applied = run_cli("apply", tmp_path / "dev.sqlite", tmp_path / "migrations" / "0001_initial_schema.sql",
+                      tmp_path / "seed.sql", "--json")
+    assert applied.status == 0, applied.stderr
+    counts = applied.json()["row_counts"]
+    assert counts["deals"] == 40
+    assert counts["users"] == 3
+    assert counts["products"] == 4
+    seed = (tmp_path / "seed.sql").read_text()
+    assert "Ann Lee" not in seed
+    assert "owner1@example.com" not in seed
