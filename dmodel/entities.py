@@ -222,7 +222,10 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
         if link is not None:
             foreign_keys.append(_foreign_key(relation, link, name, column, plans))
 
+    placed = {source for other in relations.relations.values() for source in other.column_sources.values()}
     for field_name, declared_field in declared_fields.items():
+        if declared is not None and f"{declared.name}.{declared_field.name}" in placed:
+            continue  # decomposition moved this field to another table (an address block, say)
         if field_name not in taken and field_name not in consumed and field_name != "id":
             column = _declared_only_column(field_name, declared_field, relation.name)
             _apply_pii_hint(column, hints.pii.get(f"{relation.name}.{field_name}", "__unset__"))

@@ -65,8 +65,6 @@ def test_cumulusci_address_blocks_become_table(tmp_path):
     assert labels == ["billing", "shipping"]
 
 
-@pytest.mark.xfail(reason="the design step adds the declared DDL fields back to accounts after the split",
-                   strict=False)
 def test_cumulusci_accounts_lose_address_columns(tmp_path):
     model = design(CUMULUSCI, tmp_path)
     assert not any(name.startswith(("billing_", "shipping_")) for name in column_names(model, "accounts"))
