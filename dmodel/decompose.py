@@ -70,6 +70,7 @@ from dmodel.dependencies import (
     IDENTIFIER, INTEGER, POSITION_NAMES, Dependencies, DependencyOptions, FunctionalDependency, closure,
     discover_dependencies, is_identifier_like, is_null,
 )
+from dmodel.errors import InputError
 from dmodel.hints import Hints, parse_dependency
 from dmodel.model import Decision, Question
 from dmodel.relation import Link, Relation, RelationSet
@@ -284,12 +285,25 @@ def _forced_dependencies(relation: Relation, hints: Hints) -> list[FunctionalDep
             continue
         for rhs in rhs_columns:
             forced.append(measure_dependency(relation, tuple(lhs), rhs))
-    for entry in hints.split:
+    for index, entry in enumerate(hints.split):
         if entry.get("table") != relation.name:
             continue
+        _check_split_hint(relation, entry, index)
         for rhs in entry.get("columns", []):
             forced.append(measure_dependency(relation, tuple(entry.get("key", [])), rhs))
     return forced
+
+
+def _check_split_hint(relation: Relation, entry: dict[str, Any], index: int) -> None:
+    key, columns = entry.get("key"), entry.get("columns")
+    if not isinstance(key, list) or not key or not isinstance(columns, list) or not columns:
+        raise InputError(f"split hint for table {relation.name} needs non-empty 'key' and 'columns' lists",
+                         place=f"split[{index}]",
+                         fix='write {"table": T, "key": ["customer_id"], "columns": ["customer_name"], "name": NEW}')
+    unknown = [column for column in key + columns if column not in relation.columns]
+    if unknown:
+        raise InputError(f"split hint names {', '.join(map(str, unknown))}, which table {relation.name} does not have",
+                         place=f"split[{index}]", fix=f"use columns of {relation.name}: {', '.join(relation.columns)}")
 
 
 def measure_dependency(relation: Relation, lhs: tuple[str, ...], rhs: str) -> FunctionalDependency:
@@ -375,7 +389,8 @@ def normalize(relations: RelationSet, hints: Hints | None = None, *,
     result = RelationSet(links=list(relations.links), decisions=list(relations.decisions),
                          questions=list(relations.questions), warnings=list(relations.warnings))
     for relation in relations.relations.values():
-        result.add(replace(relation, columns=list(relation.columns), key=list(relation.key) if relation.key else None))
+        result.add(replace(relation, columns=list(relation.columns), key=list(relation.key) if relation.key else None,
+                           column_sources=dict(relation.column_sources), profiles=dict(relation.profiles)))
     taken = set(result.relations)
     for name in list(relations.relations):
         relation = result.relations[name]
@@ -757,8 +772,7 @@ def _extract_group(relation: Relation, group: RepeatingGroup, result: RelationSe
 
 def _add_row_number(relation: Relation) -> None:
     column = unique_name("row_number", set(relation.columns))
-    for position, row in enumerate(relation.rows, start=1):
-        row[column] = position
+    relation.rows = [{**row, column: position} for position, row in enumerate(relation.rows, start=1)]
     relation.columns.append(column)
     relation.column_sources[column] = f"{relation.dataset} (position)"
     relation.key = [column]

@@ -166,6 +166,23 @@ def test_invalid_dependency_hint_is_input_error():
     assert "table: column" in raised.value.fix
 
 
+def test_split_hint_with_unknown_column_is_input_error():
+    hints = Hints(split=[{"table": "orders", "key": ["customer_id"], "columns": ["nope"], "name": "customers"}])
+    with pytest.raises(InputError) as raised:
+        normalize(denormalize.chain(50).relation_set(), hints)
+    assert raised.value.place == "split[0]"
+    assert "nope" in raised.value.message
+
+
+def test_row_number_added_without_changing_input():
+    rows = [{"label": f"L{n % 3}", "phone_1": f"1{n}", "phone_2": f"2{n}"} for n in range(6)]
+    relations = single(rows, "people")
+    result = normalize(relations)
+    assert result.relations["people"].key == ["row_number"]
+    assert "row_number" not in relations.relations["people"].rows[0]
+    assert len(result.relations["person_phones"].rows) == 12
+
+
 def test_key_prefers_identifier_name():
     rows = [{"email": f"u{n}@example.com", "account_number": f"A{n:04d}", "plan": "basic" if n % 2 else "pro"}
             for n in range(30)]
