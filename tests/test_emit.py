@@ -169,3 +169,21 @@ def test_nul_character_round_trips():
     model.seed["order"].rows[1][2] = "before\x00after"
     connection = apply_model(model, mask=False)
     assert connection.execute('SELECT "größe" FROM "order" WHERE id = 2').fetchone()[0] == "before\x00after"
+
+
+def test_seed_with_reference_cycle_applies():
+    def table(name: str, other: str) -> Entity:
+        return Entity(name=name, columns=[
+            Column(name="id", logical_type="integer", sqlite_type="INTEGER", nullable=False),
+            Column(name=f"{other}_id", logical_type="integer", sqlite_type="INTEGER", nullable=False),
+        ], primary_key=["id"], foreign_keys=[
+            ForeignKey(columns=[f"{other}_id"], ref_table=other, ref_columns=["id"], on_delete="RESTRICT")])
+
+    # Every team has a captain and every captain a team: neither table can be seeded first.
+    model = Model(name="cycle", entities=[table("teams", "players"), table("players", "teams")], seed={
+        "teams": SeedTable(columns=["id", "players_id"], rows=[[1, 10], [2, 20]]),
+        "players": SeedTable(columns=["id", "teams_id"], rows=[[10, 1], [20, 2]]),
+    })
+    connection = apply_model(model)
+    assert connection.execute("SELECT count(*) FROM players").fetchone()[0] == 2
+    assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
