@@ -331,10 +331,16 @@ def _hashable(value: Any) -> Any:
 _ID_SUFFIX = re.compile(r"_(id|ids|number|no|code|key|uuid|sku|ref|num)\Z")
 
 
+# Identifiers whose name says which entity they identify.
+_IDENTIFIED_ENTITIES = {"sku": "product", "upc": "product", "ean": "product", "gtin": "product", "isbn": "book"}
+
+
 def _entity_stem(item: _Class) -> str:
     representative = item.representative
     if len(representative) == 1:
         name = snake_case(representative[0])
+        if name in _IDENTIFIED_ENTITIES:
+            return _IDENTIFIED_ENTITIES[name]
         stem = _ID_SUFFIX.sub("", name)
         if stem != name and stem:
             return stem
@@ -540,9 +546,10 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
         result.add(new)
         extracted.append((item, new, renamed))
         confidence = round(item.support / (item.support + 1), 2)
+        moved_columns = sorted(item.moved, key=order.__getitem__)
         result.decisions.append(Decision(
             code="N303", subject=item.name,
-            message=(f"{', '.join(item.representative)} determines {', '.join(item.moved)} in {relation.name}: "
+            message=(f"{', '.join(item.representative)} determines {', '.join(moved_columns)} in {relation.name}: "
                      f"they move to {item.name}"),
             evidence={"relation": relation.name, "key": list(item.representative),
                       "equivalent_keys": [list(member) for member in item.members if member != item.representative],

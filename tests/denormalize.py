@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dmodel.relation import Relation, RelationSet
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass

@@ -94,3 +94,18 @@ def test_hundred_thousand_rows_recovered_quickly():
     elapsed = time.perf_counter() - started
     assert elapsed < 20
     assert_tables_match(result, case)
+
+
+def test_fixture_joins_back_losslessly():
+    from dmodel.design import profile_relations
+    from dmodel.loaders import load_inputs
+    from dmodel.unnest import unnest
+
+    discovery = denormalize.ROOT / "fixtures" / "example" / "discovery.json"
+    relations = unnest(load_inputs([str(discovery)]).datasets)
+    profile_relations(relations, Hints())
+    result = normalize(relations)
+    assert any(decision.code == "N303" for decision in result.decisions)
+    for name, relation in relations.relations.items():
+        joined = denormalize.join_back(result, name)
+        assert denormalize.as_bag(joined, relation.columns) == denormalize.as_bag(relation.rows, relation.columns), name
