@@ -66,9 +66,10 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
 
     def column_name(table: str, column: str) -> str:
         # Query patterns name columns as discovery did; follow the renames the design made.
-        return built.column_renames.get((table, snake_case(column)), snake_case(column))
+        column = built.column_renames.get((table, snake_case(column)), snake_case(column))
+        return hints.rename.get(f"{table}.{column}", column)
 
-    patterns = [QueryPattern(entity=table_name(fact.entity),
+    patterns = [QueryPattern(entity=hints.rename.get(table_name(fact.entity), table_name(fact.entity)),
                              filter=[column_name(table_name(fact.entity), c) for c in fact.filter],
                              sort=[column_name(table_name(fact.entity), c) for c in fact.sort],
                              frequency=fact.frequency, description=fact.description)
@@ -89,7 +90,7 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
     client = discovery.client.model_dump(exclude_none=True)
     name = snake_case(client.get("id") or client.get("name") or _first_dataset_name(loaded))
     tenancy = Tenancy(mode="none")
-    return Model(name=name, client=client, conventions=conventions, entities=ordered,
+    return Model(name=name, client=client, conventions=conventions, entities=ordered, renames=dict(hints.rename),
                  relationships=relationships(ordered, built.junctions),
                  query_patterns=patterns, tenancy=tenancy,
                  seed=built.seed_in_order(order), report=report)

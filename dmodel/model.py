@@ -201,6 +201,10 @@ class Model(_Strict):
     query_patterns: list[QueryPattern] = Field(default_factory=list)
     tenancy: Tenancy = Field(default_factory=Tenancy)
     seed: dict[str, SeedTable] = Field(default_factory=dict)
+    renames: dict[str, str] = Field(
+        default_factory=dict,
+        description="Rename hints the model was designed with ('old_table': 'new', 'table.old': 'new'); "
+                    "generate turns them into RENAME statements instead of a drop and an add")
     report: Report = Field(default_factory=Report)
 
     def entity(self, name: str) -> Entity:

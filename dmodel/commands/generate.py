@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     from dmodel.commands.design import load_hints
 
-    renames = load_hints(args.hints).rename
+    # The model carries the rename hints it was designed with; --hints adds to them.
+    renames = {**model.renames, **load_hints(args.hints).rename}
     output = generate(model, args.out, args.migrations, mask=not args.no_mask,
                       allow_destructive=args.allow_destructive, renames=renames,
                       backfill=parse_backfill(args.backfill))
