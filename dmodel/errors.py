@@ -36,3 +36,8 @@ class InputError(DmodelError):
 
 class LimitError(InputError):
     """A D1 limit that the generated schema or SQL would exceed."""
+
+
+def json_path(location: tuple | list) -> str:
+    """Turn a pydantic error location into a JSON path such as ``$.entities[2].name``."""
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)

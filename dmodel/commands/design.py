@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from dmodel.errors import InputError
+from dmodel.errors import InputError, json_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +50,7 @@ def load_hints(path: Path | None):
         return Hints.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        place = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        place = json_path(first["loc"])
         raise InputError(first["msg"], file=str(path), place=place,
                          fix="see the hints format in references/hints.md") from None
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from dmodel.errors import InputError
+from dmodel.errors import InputError, json_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ def load_model(path: Path):
         if first["type"] == "json_invalid":
             raise InputError(f"invalid JSON: {first['msg']}", file=str(path),
                              fix="regenerate the model with 'dmodel design'") from None
-        place = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        place = json_path(first["loc"])
         raise InputError(first["msg"], file=str(path), place=place,
                          fix="correct the value, or regenerate the model with 'dmodel design'") from None
 
