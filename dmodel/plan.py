@@ -509,6 +509,7 @@ class _Planner:
         after = self._after_schema(before, group)
         fills = self._fills(before, after)
         forward = rebuild_statements(group, before, after, fills)
+        self.plan.warnings += forward.notes
 
         absorbed = [change for change in self.changes if change.table and change.table.lower() in group
                     and change.table.lower() not in self.refused_tables

@@ -24,6 +24,10 @@ The rebuild here avoids both traps without renaming anything:
    and need no rebuild.
 4. Drop the holding tables, recreate the triggers, and run
    ``PRAGMA foreign_key_check`` on each rebuilt table.
+
+NOTE: each copy is one ``INSERT ... SELECT``, and D1 stops a query after 30
+seconds, so a table too large to copy twice within that needs a batched copy,
+which this module does not write.
 """
 
 from __future__ import annotations
