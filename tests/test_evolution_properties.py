@@ -129,8 +129,9 @@ def add_check(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
 
 def toggle_index(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
     table = model[data.draw(st.sampled_from(sorted(model)))]
-    column = data.draw(st.sampled_from(sorted(table.columns)))
-    table.indexed ^= {column}
+    if table.columns:
+        column = data.draw(st.sampled_from(sorted(table.columns)))
+        table.indexed ^= {column}
     return {}, {}
 
 

