@@ -75,6 +75,15 @@ def referenced(model: dict[str, TableSpec]) -> set[str]:
     return {spec.parent for spec in model.values() if spec.parent} | {
         column.references for spec in model.values() for column in spec.columns.values() if column.references}
 
+def new_column_name(model: dict[str, TableSpec], prefix: str) -> str:
+    """Return a column name that no table of the model uses."""
+    taken = {column for spec in model.values() for column in spec.columns}
+    number = len(taken)
+    while f"{prefix}{number}" in taken:
+        number += 1
+    return f"{prefix}{number}"
+
+
 def add_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
     name = f"t{len(model)}"
     parent = data.draw(st.sampled_from([None, *model]))
@@ -85,7 +94,7 @@ def add_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
 
 def add_column(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
     table = model[data.draw(st.sampled_from(sorted(model)))]
-    name = f"c{sum(len(spec.columns) for spec in model.values())}"
+    name = new_column_name(model, "c")
     table.columns[name] = data.draw(st.sampled_from([
         ColumnSpec("TEXT"), ColumnSpec("INTEGER", True, "0"), ColumnSpec("TEXT", True, "'none'"),
         ColumnSpec("REAL", False, "1.5"), ColumnSpec("TEXT", True, "'a'", f"{name} IN ('a', 'b')"),
@@ -158,7 +167,7 @@ def rename_column(model: dict[str, TableSpec], data) -> tuple[dict[str, str], di
 def add_reference(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
     table = data.draw(st.sampled_from(sorted(model)))
     parent = data.draw(st.sampled_from(sorted(model)))
-    name = f"ref{sum(len(spec.columns) for spec in model.values())}"
+    name = new_column_name(model, "ref")
     model[table].columns[name] = ColumnSpec("INTEGER", references=parent)
     return {}, {}
 
