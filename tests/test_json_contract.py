@@ -225,17 +225,20 @@ ORDERS_BY_USER = [{"order_id": number, "user_id": user, "total": "1.00"}
                   for number, user in enumerate(["U1", "U2", "U3", "U4", "U5", "U1", "U2", "U3", "U4", "U9"], start=1)]
 
 
+def write_samples(tmp_path, samples):
+    """Write each record list to its own JSON file and return the paths, as design inputs."""
+    for name, records in samples.items():
+        (tmp_path / name).write_text(json.dumps(records), encoding="utf-8")
+    return [str(tmp_path / name) for name in samples]
+
+
 @pytest.mark.parametrize("samples, code", [
     pytest.param({"orders.json": WAREHOUSE_ORDERS}, "Q302", id="split"),
     pytest.param({"users.json": USERS, "orders.json": ORDERS_BY_USER}, "Q101", id="reference", marks=pytest.mark.xfail(
         strict=True, reason="design does not apply 'relationships' hints yet, so the question stays")),
 ])
 def test_question_hint_answers_question(tmp_path, samples, code):
-    inputs = []
-    for name, records in samples.items():
-        (tmp_path / name).write_text(json.dumps(records), encoding="utf-8")
-        inputs.append(str(tmp_path / name))
-
+    inputs = write_samples(tmp_path, samples)
     first = run_script("design_schema.py", *inputs, "-o", str(tmp_path / "model.json"), "--json")
     assert first.returncode == 0, first.stderr
     asked = [question for question in one_json_object(first.stdout)["questions"] if question["code"] == code]
@@ -256,10 +259,7 @@ def test_question_hint_answers_question(tmp_path, samples, code):
 ])
 def test_question_hints_are_valid_hints(tmp_path, samples):
     # A question's hint is pasted into the hints file as it is, so it must validate there.
-    inputs = [str(ROOT / "fixtures" / "example" / "discovery.json")] if not samples else []
-    for name, records in samples.items():
-        (tmp_path / name).write_text(json.dumps(records), encoding="utf-8")
-        inputs.append(str(tmp_path / name))
+    inputs = write_samples(tmp_path, samples) or [str(ROOT / "fixtures" / "example" / "discovery.json")]
     result = run_script("design_schema.py", *inputs, "-o", str(tmp_path / "model.json"), "--json")
     assert result.returncode == 0, result.stderr
     questions = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))["report"]["questions"]
