@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.server as http_server
 import json
+import os
 import pathlib
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -603,3 +606,60 @@ def test_command_reports_open_questions(tmp_path, scripted_command, capsys):
     assert payload["questions_open"] >= 1
     assert payload["warnings"] == len(report["warnings"])
     assert "model.json" in payload["files"]
+
+
+class FakeMessagesServer:
+    """A Messages API stand-in on 127.0.0.1 for running `dmodel agent` as a real process."""
+
+    def __init__(self, replies):
+        api = ScriptedAPI(replies)
+
+        class Handler(http_server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the name http.server calls
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = http.Request("POST", f"http://127.0.0.1{self.path}", headers=dict(self.headers),
+                                       content=body)
+                response = api.handler(request)
+                payload = response.content
+                self.send_response(response.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format, *args):  # noqa: A002 - silence the default stderr log
+                pass
+
+        self.api = api
+        self.server = http_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_agent_process_against_local_server(tmp_path):
+    replies = [message(tool_use("call_design", "design")),
+               after("call_design", message(tool_use("call_generate", "generate"))),
+               after("call_generate", message(text("Designed and generated."), stop_reason="end_turn"))]
+    server = FakeMessagesServer(replies)
+    environment = {**os.environ, "ANTHROPIC_API_KEY": API_KEY, "NO_PROXY": "127.0.0.1"}
+    with server as base_url:
+        environment["ANTHROPIC_BASE_URL"] = base_url
+        result = subprocess.run([sys.executable, "-m", "dmodel", "agent", str(EXAMPLE), "-o", str(tmp_path / "out"),
+                                 "--max-turns", "5", "--json"], cwd=ROOT, env=environment, capture_output=True,
+                                text=True, timeout=300)
+
+    assert server.api.failures == []
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is True
+    assert payload["turns"] == 3
+    assert "schema.sql" in payload["files"]
+    assert API_KEY not in result.stdout + result.stderr
+    assert len(server.api.requests) == 3
