@@ -592,13 +592,15 @@ class _Planner:
             restore += [add_if_not_exists(trigger.sql) + ";" for trigger in self.current.triggers.values()
                         if trigger.table.lower() == key]
             forward = [f"DROP TABLE IF EXISTS {quote_identifier(table.name)};"]
-            if change.code == "DS104" and key in self.target.tables:
+            replaced = change.code == "DS104" and key in self.target.tables
+            if replaced:
                 forward.append(add_if_not_exists(self.target.tables[key].sql) + ";")
                 restore.insert(0, f"DROP TABLE IF EXISTS {quote_identifier(table.name)};")
             self.add(Operation(code=change.code, reason=change.detail, changes=[change], safety=change.safety,
                                forward=forward, reverse=restore,
+                               lossy=f"drops {table.name} and the rows written to it" if replaced else None,
                                note=f"restores table {table.name} without the rows the migration dropped",
-                               slug=f"drop_{_slug_part(table.name)}"))
+                               slug=f"{'recreate' if replaced else 'drop'}_{_slug_part(table.name)}"))
 
     def create_objects(self) -> None:
         blocked = self.group | self.refused_tables

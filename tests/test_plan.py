@@ -296,3 +296,16 @@ def test_reference_to_dropped_table_warns(tmp_path: Path) -> None:
 def test_real_reference_to_integer_key_warns(tmp_path: Path) -> None:
     plan, _ = evolve(tmp_path, SCHEMA.replace("account_id INTEGER NOT NULL", "account_id REAL NOT NULL"))
     assert any("deals.account_id is REAL" in warning for warning in plan.warnings)
+
+
+def test_virtual_table_replaced(tmp_path: Path) -> None:
+    base = SCHEMA + "CREATE VIRTUAL TABLE deals_search USING fts5(title);\n"
+    migrations = tmp_path / "migrations"
+    write_migration(migrations, plan_migration(base, migrations))
+    target = base.replace("fts5(title)", "fts5(title, notes)")
+    assert [op.code for op in plan_migration(target, migrations).refused] == ["DS104"]
+    plan = plan_migration(target, migrations, allow_destructive=True)
+    assert plan.slug == "recreate_deals_search"
+    assert plan.lossy_rollback
+    assert "USING fts5(title, notes);" in plan.forward_sql()
+    assert "USING fts5(title);" in plan.rollback_sql()
