@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dmodel import decompose, entities, indexes
+from dmodel import decompose, entities, indexes, tenancy
 from dmodel.conventions import snake_case, table_name
-from dmodel.discovery import DeclaredEntity
+from dmodel.discovery import DeclaredEntity, TenancyFacts
 from dmodel.errors import InputError
 from dmodel.graph import build_graph, creation_order, cycles
 from dmodel.hints import Hints
 from dmodel.loaders import LoadedInput
-from dmodel.model import (Conventions, Decision, Model, QueryPattern, Relationship, Report, Tenancy,
-                          Warning)
+from dmodel.model import (Conventions, Decision, Model, QueryPattern, Question, Relationship, Report,
+                          Tenancy, Warning)
 from dmodel.profile import convert_value, profile_values
 from dmodel.references import infer_references
 from dmodel.relation import Link, Relation, RelationSet
@@ -89,11 +89,40 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
 
     client = discovery.client.model_dump(exclude_none=True)
     name = snake_case(client.get("id") or client.get("name") or _first_dataset_name(loaded))
-    tenancy = Tenancy(mode="none")
-    return Model(name=name, client=client, conventions=conventions, entities=ordered, renames=dict(hints.rename),
-                 relationships=relationships(ordered, built.junctions),
-                 query_patterns=patterns, tenancy=tenancy,
-                 seed=built.seed_in_order(order), report=report)
+    model = Model(name=name, client=client, conventions=conventions, entities=ordered, renames=dict(hints.rename),
+                  relationships=relationships(ordered, built.junctions),
+                  query_patterns=patterns, tenancy=Tenancy(mode="none"),
+                  seed=built.seed_in_order(order), report=report)
+    return choose_tenancy(model, discovery.tenancy, hints)
+
+
+def choose_tenancy(model: Model, facts: TenancyFacts, hints: Hints) -> Model:
+    """Record the tenant isolation to generate: the hint's, else the one recommended from the facts."""
+    if hints.tenancy is not None:
+        mode, reasons = hints.tenancy, ["chosen by the hints file"]
+    elif not facts.model_fields_set:
+        return model  # discovery says nothing about tenants: a single-client schema
+    else:
+        recommendation = tenancy.recommend(facts)
+        mode, reasons = recommendation.mode, recommendation.reasons()
+        model.report.questions.extend(recommendation.questions)
+        model.report.warnings.extend(recommendation.warnings)
+    if mode == "none":
+        return model
+    chosen = tenancy.choose(model, mode, reasons)
+    stated = {"separate": "database-per-tenant", "shared": "row-level"}.get(
+        tenancy.isolation_word(facts.isolation) or "") == mode
+    other = "database-per-tenant" if mode == "row-level" else "row-level"
+    chosen.report.decisions.append(Decision(
+        code="T100", subject="tenancy", message=f"tenant isolation: {mode}; {reasons[0]}",
+        evidence={"reasons": reasons[1:]},
+        confidence=1.0 if hints.tenancy or stated else 0.8))
+    if hints.tenancy is None and not stated:
+        chosen.report.questions.append(Question(
+            code="Q201", subject="tenancy",
+            question=f"the discovery facts recommend {mode} tenant isolation; is that the client's choice?",
+            options=[mode, other, "none"], hint={"tenancy": mode}))
+    return chosen
 
 
 def unmatched_hints(hints: Hints, relations: RelationSet) -> list[Warning]:

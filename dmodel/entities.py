@@ -56,6 +56,7 @@ class BuiltEntities:
     junctions: set[str] = field(default_factory=set)
     seed: dict[str, SeedTable] = field(default_factory=dict)
     column_renames: dict[tuple[str, str], str] = field(default_factory=dict)
+    not_null_from_samples: dict[str, list[str]] = field(default_factory=dict)
 
     def seed_in_order(self, order: list[str]) -> dict[str, SeedTable]:
         return {name: self.seed[name] for name in order if name in self.seed and self.seed[name].rows}
@@ -81,6 +82,12 @@ def build_entities(relations: RelationSet, declared: dict[str, DeclaredEntity], 
         built.seed[entity.name] = seed
         if relation.junction:
             built.junctions.add(entity.name)
+    for table, names_ in sorted(built.not_null_from_samples.items()):
+        built.decisions.append(Decision(
+            code="C102", subject=table,
+            message=f"{table}: {', '.join(names_)} are NOT NULL because every sample row has a value; "
+                    "declare a field with \"required\": false in discovery to keep it nullable",
+            evidence={"columns": names_, "rows": len(relations.relations[table].rows)}, confidence=0.7))
     _apply_renames(built, hints)
     return built
 
@@ -282,6 +289,16 @@ def _data_column(relation: Relation, original: str, name: str, declared_field: D
         # Names of people, or values that never repeat in this table, are no closed set of values.
         column.logical_type, column.enum_values = "text", None
     column.check = _check_for(column)
+    subject = f"{relation.name}.{name}"
+    if column.logical_type == "enum" and column.enum_values and not (declared_field and declared_field.type == "enum"):
+        built.decisions.append(Decision(
+            code="C101", subject=subject,
+            message=f"{subject} holds {len(column.enum_values)} repeating values, so a CHECK allows only those; "
+                    f"a new value then needs a migration (to drop the CHECK: hint "
+                    f'{{"types": {{"{relation.name}.{original}": "text"}}}})',
+            evidence={"values": column.enum_values}, confidence=0.7))
+    if not nullable and not (declared_field and "required" in declared_field.model_fields_set):
+        built.not_null_from_samples.setdefault(relation.name, []).append(name)
     return column
 
 
@@ -333,6 +350,8 @@ def _apply_declared(column: Column, declared_field: DeclaredField | None, source
         elif not any(value is None for value in values):
             # Values that match no parent row were cleared (warning W101), so the column stays nullable then.
             column.nullable = False
+    elif "required" in declared_field.model_fields_set:
+        column.nullable = True  # declared optional: a full sample does not make it NOT NULL
     if declared_field.unique and len({value for value in values if value is not None}) == len(
             [value for value in values if value is not None]):
         column.unique = True

@@ -22,7 +22,7 @@ are written ``table: a, b -> c`` and ``*`` on the right means every column.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,6 +49,8 @@ class Hints(BaseModel):
     relationships: dict[str, list[str]] = Field(
         default_factory=dict, description="'force' and 'forbid' lists written 'child.column -> parent'")
     types: dict[str, str] = Field(default_factory=dict, description="'table.column': a logical type to force")
+    tenancy: Literal["none", "row-level", "database-per-tenant"] | None = Field(
+        None, description="Tenant isolation to design for, instead of the one recommended from the discovery facts")
     mapping: dict[str, Any] | None = Field(
         None, description="Answers for 'dmodel map' (CRM mapping); the design step ignores this section")
 

@@ -144,14 +144,14 @@ def recommend(facts: TenancyFacts, databases_per_account: int = DATABASES_PER_AC
     result = Recommendation(mode="none", databases_per_account=databases_per_account)
     result.assumptions = _assumptions(databases_per_account)
     regions = residency_regions(facts.residency)
-    isolation = _isolation_word(facts.isolation)
+    isolation = isolation_word(facts.isolation)
     if facts.isolation and isolation is None:
         result.questions.append(Question(
             code="T311", subject="tenancy.isolation",
             question=f"the isolation requirement '{facts.isolation}' is not one the planner knows; "
                      "does the client need separate databases or is a shared database acceptable?",
             options=["database-per-tenant", "row-level"],
-            hint={"tenancy": {"isolation": "database-per-tenant or row-level"}}))
+            hint={"tenancy": "database-per-tenant"}))
 
     signals_tenancy = bool(len(regions) > 1 or isolation or facts.cross_tenant_reporting
                            or facts.per_tenant_customization)
@@ -205,7 +205,7 @@ def _assumptions(databases_per_account: int) -> list[str]:
                      "raise (the free plan allows 500 MB)"]
 
 
-def _isolation_word(isolation: str | None) -> str | None:
+def isolation_word(isolation: str | None) -> str | None:
     """Return ``separate`` or ``shared`` for a known isolation fact, else None."""
     if not isolation:
         return None

@@ -10,7 +10,8 @@ from conftest import EXAMPLE, run_cli
 
 def row_counts(database) -> dict[str, int]:
     connection = sqlite3.connect(database)
-    tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = [row[0] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('d1_migrations', 'sqlite_sequence')")]
     return {table: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
 
 
@@ -53,3 +54,24 @@ def test_regenerate_after_rename_adds_nothing(tmp_path):
     again = run_cli("generate", tmp_path / "model.json", "-o", tmp_path, "--json")
     assert again.status == 0
     assert again.json()["migration"] is None
+
+
+def test_refused_change_writes_nothing(tmp_path):
+    assert run_cli("design", EXAMPLE / "discovery.json", "-o", tmp_path / "model.json").status == 0
+    assert run_cli("generate", tmp_path / "model.json", "-o", tmp_path).status == 0
+    model = json.loads((tmp_path / "model.json").read_text())
+    contacts = next(entity for entity in model["entities"] if entity["name"] == "contacts")
+    contacts["columns"].append({"name": "nickname", "logical_type": "text", "sqlite_type": "TEXT", "nullable": False})
+    (tmp_path / "model.json").write_text(json.dumps(model))
+    before = sorted(path.name for path in (tmp_path / "migrations").rglob("*"))
+
+    result = run_cli("generate", tmp_path / "model.json", "-o", tmp_path, "--json")
+    assert result.status == 1
+    assert result.json()["ok"] is False
+    assert any("contacts.nickname" in line for line in result.json()["refused"])
+    assert sorted(path.name for path in (tmp_path / "migrations").rglob("*")) == before
+
+    allowed = run_cli("generate", tmp_path / "model.json", "-o", tmp_path, "--backfill", "contacts.nickname='-'",
+                      "--json")
+    assert allowed.status == 0, allowed.stderr
+    assert allowed.json()["migration"].endswith(".sql")

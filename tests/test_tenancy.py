@@ -764,11 +764,19 @@ def test_command_unknown_global_table_exit_2(tmp_path, capsys):
 
 
 def test_command_warns_without_tenancy_section(tmp_path, capsys):
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]), encoding="utf-8")
+    assert main(["tenancy", str(path), "--json"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert [warning["code"] for warning in output["warnings"]] == ["T313"]
+
+
+def test_tenancy_only_document_is_read(tmp_path, capsys):
     path = tmp_path / "discovery.json"
     path.write_text(json.dumps({"tenancy": {"tenants": 40}}), encoding="utf-8")
     assert main(["tenancy", str(path), "--json"]) == 0
     output = json.loads(capsys.readouterr().out)
-    assert [warning["code"] for warning in output["warnings"]] == ["T313"]
+    assert "T313" not in [warning["code"] for warning in output["warnings"]]
 
 
 def test_unique_text_key_not_repeated():

@@ -88,11 +88,12 @@ def run(args: argparse.Namespace) -> int:
         "files": sorted(str(path) for path in output.files),
         "migration": str(output.migration) if output.migration else None,
         "rollback": str(output.rollback) if output.rollback else None,
-        "tables": len(model.entities),
+        "tables": output.tables,
         "indexes": sum(len(entity.indexes) for entity in model.entities),
         "seed_rows": sum(len(seed.rows) for seed in model.seed.values()),
         "changed": sorted(str(path) for path in changed),
         "warnings": output.warnings[:20],
+        "refused": output.refused[:20],
     }
     if args.check:
         summary["ok"] = not changed
@@ -101,10 +102,18 @@ def run(args: argparse.Namespace) -> int:
         for path in changed:
             print(f"would change: {path}", file=sys.stderr)
         return 1 if changed else 0
+    if output.refused:
+        # A migration without the refused changes would leave the database short of the model, so nothing is
+        # written until each refusal is answered.
+        summary["ok"] = False
+        if args.json:
+            print(json.dumps(summary))
+        for line in output.refused:
+            print(line, file=sys.stderr)
+        print(f"dmodel generate: {len(output.refused)} change(s) refused, nothing written; answer each as it "
+              "proposes (--backfill, a rename hint, or --allow-destructive) and run again", file=sys.stderr)
+        return 1
     write_files(output.files)
-    for warning in output.warnings:
-        if warning.startswith("refused "):
-            print(warning, file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
     print(f"wrote {len(output.files)} files to {args.out}"
