@@ -82,3 +82,21 @@ def test_rebuild_on_local_d1(tmp_path: Path, action: str) -> None:
         assert compare(introspect_connection(live), schema_from_sql(base_schema(action))) == []
     finally:
         live.close()
+
+
+def test_autoincrement_counter_kept_on_local_d1(tmp_path: Path) -> None:
+    schema = "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT) STRICT;\n"
+    folder = tmp_path / "plan"
+    folder.mkdir()
+    initial = plan_migration(schema, folder)
+    (folder / "0001_initial_schema.sql").write_text(initial.forward_sql())
+    rebuild = plan_migration(schema.replace("kind TEXT", "kind TEXT NOT NULL DEFAULT 'x'"), folder)
+
+    d1 = LocalD1(tmp_path / "d1")
+    d1.add_migration("0001_initial_schema.sql", initial.forward_sql())
+    d1.add_migration("0002_seed.sql", "INSERT INTO events (kind) VALUES ('a'), ('b'), ('c');"
+                                      "DELETE FROM events WHERE id = 3;")
+    d1.add_migration("0003_rebuild.sql", rebuild.forward_sql())
+    d1.apply_migrations()
+    assert d1.query("SELECT seq FROM sqlite_sequence WHERE name = 'events'") == [(3,)]
+    assert d1.query("SELECT id, kind FROM events ORDER BY id") == [(1, "a"), (2, "b")]
