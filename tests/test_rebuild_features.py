@@ -212,3 +212,54 @@ def test_group_follows_row_changing_actions() -> None:
 
 def test_expression_defaults_compare_equal() -> None:
     assert normalize_sql("(strftime('%Y', 'now'))") == normalize_sql("strftime('%Y','now')")
+
+
+RENAMED = """
+CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score INTEGER) STRICT;
+CREATE TABLE deals (id INTEGER PRIMARY KEY, account_id INTEGER REFERENCES accounts (id) ON DELETE CASCADE,
+    amount INTEGER NOT NULL) STRICT;
+CREATE INDEX idx_accounts__score ON accounts (score);
+CREATE VIEW rich_accounts AS SELECT name, score FROM accounts WHERE score > 5;
+CREATE TRIGGER trg_accounts__name BEFORE UPDATE OF name ON accounts WHEN NEW.name = ''
+    BEGIN SELECT RAISE(ABORT, 'name must not be empty'); END;
+"""
+RENAMED_SEED = """
+INSERT INTO accounts (id, name, score) VALUES (1, 'a', 3), (2, 'b', 9);
+INSERT INTO deals (id, account_id, amount) VALUES (1, 1, 10), (2, 2, 20), (3, 2, 30);
+"""
+
+
+def test_rename_and_rebuild_together(tmp_path: Path) -> None:
+    connection, migrations = prepare(tmp_path, RENAMED, RENAMED_SEED)
+    target = (RENAMED.replace("accounts", "clients").replace("score", "rating")
+              .replace("rating INTEGER) STRICT", "rating REAL) STRICT"))
+    migration = plan_migration(target, migrations, renames={"accounts": "clients", "accounts.score": "rating"})
+    assert [op.code for op in migration.operations if op.code in ("MF112", "MF113", "RB200")] == [
+        "MF112", "MF113", "RB200"]
+    apply_script(connection, migration.forward_sql())
+
+    assert compare(introspect_connection(connection), schema_from_sql(target)) == []
+    assert rows(connection, "SELECT id, name, rating FROM clients ORDER BY id") == [(1, "a", 3.0), (2, "b", 9.0)]
+    assert rows(connection, "SELECT count(*) FROM deals") == [(3,)]
+    assert rows(connection, "SELECT name FROM rich_clients") == [("b",)]
+    with pytest.raises(sqlite3.IntegrityError, match="must not be empty"):
+        connection.execute("UPDATE clients SET name = '' WHERE id = 1")
+
+    apply_script(connection, migration.rollback_sql())
+    assert compare(introspect_connection(connection), schema_from_sql(RENAMED)) == []
+    assert rows(connection, "SELECT id, name, score FROM accounts ORDER BY id") == [(1, "a", 3), (2, "b", 9)]
+    assert rows(connection, "SELECT count(*) FROM deals") == [(3,)]
+
+
+def test_drop_column_used_by_view(tmp_path: Path) -> None:
+    schema = RENAMED.replace("CREATE INDEX idx_accounts__score ON accounts (score);\n", "")
+    connection, migrations = prepare(tmp_path, schema, RENAMED_SEED)
+    target = (schema.replace(", score INTEGER) STRICT", ") STRICT")
+              .replace("SELECT name, score FROM accounts WHERE score > 5", "SELECT name FROM accounts"))
+    migration = plan_migration(target, migrations, allow_destructive=True)
+    assert "ALTER TABLE accounts DROP COLUMN score;" in migration.forward_sql()
+    apply_script(connection, migration.forward_sql())
+    assert compare(introspect_connection(connection), schema_from_sql(target)) == []
+    assert rows(connection, "SELECT name FROM rich_accounts ORDER BY name") == [("a",), ("b",)]
+    apply_script(connection, migration.rollback_sql())
+    assert compare(introspect_connection(connection), schema_from_sql(schema)) == []
