@@ -22,7 +22,7 @@ from dmodel.loaders import LoadedInput
 from dmodel.model import (Conventions, Decision, Model, QueryPattern, Question, Relationship, Report,
                           Tenancy, Warning)
 from dmodel.profile import convert_value, profile_values
-from dmodel.references import infer_references
+from dmodel.references import apply_relationship_hints, infer_references
 from dmodel.relation import Link, Relation, RelationSet
 from dmodel.unnest import unnest
 
@@ -44,7 +44,8 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
     profile_relations(relations, hints)
     relations = _normalize(relations, hints)
     declared = merge_declared(relations, discovery.entities)
-    infer_references(relations)
+    infer_references(relations, hints)
+    apply_relationship_hints(relations, hints)
 
     built = entities.build_entities(relations, declared, hints, conventions)
     built.warnings.extend(unmatched_hints(hints, relations))

@@ -11,6 +11,8 @@ but not all values match, the report asks instead of deciding.
 from __future__ import annotations
 
 from dmodel.conventions import pluralize
+from dmodel.errors import InputError
+from dmodel.hints import Hints
 from dmodel.model import Decision, Question
 from dmodel.relation import Link, Relation, RelationSet
 
@@ -18,9 +20,46 @@ from dmodel.relation import Link, Relation, RelationSet
 QUESTION_THRESHOLD = 0.8
 
 
-def infer_references(relations: RelationSet) -> None:
+def parse_relationship_hint(text: str) -> tuple[str, str, str]:
+    """Split a relationships hint ``child.column -> parent`` into its three names."""
+    left, arrow, parent = text.partition("->")
+    child, dot, column = left.strip().partition(".")
+    if not arrow or not dot or not child or not column.strip() or not parent.strip():
+        raise InputError(f"invalid relationships hint {text!r}", place="hints: relationships",
+                         fix="write 'child_table.column -> parent_table', such as 'contacts.account_id -> accounts'")
+    return child.strip(), column.strip(), parent.strip()
+
+
+def apply_relationship_hints(relations: RelationSet, hints: Hints) -> None:
+    """Remove the references a hint forbids and add the ones it forces."""
+    for text in hints.relationships.get("forbid", []):
+        child, column, parent = parse_relationship_hint(text)
+        kept = [link for link in relations.links
+                if not (link.child == child and link.child_columns == [column] and link.parent == parent)]
+        if len(kept) < len(relations.links):
+            relations.decisions.append(Decision(code="R102", subject=text, message=f"{text} forbidden by a hint"))
+        relations.links = kept
+    for text in hints.relationships.get("force", []):
+        child, column, parent = parse_relationship_hint(text)
+        source, target = relations.relations.get(child), relations.relations.get(parent)
+        if source is None or target is None or column not in source.columns or not target.key:
+            raise InputError(f"relationships hint {text!r} names a table or column the design does not have",
+                             place="hints: relationships.force",
+                             fix="use a table.column and a table from model.json, before any rename")
+        if any(link.child == child and link.child_columns == [column] for link in relations.links):
+            continue
+        relations.links.append(Link(child=child, child_columns=[column], parent=parent,
+                                    parent_columns=list(target.key), kind="reference",
+                                    optional=True, reason="forced by a hint"))
+        relations.decisions.append(Decision(code="R103", subject=text, message=f"{text} forced by a hint"))
+
+
+def infer_references(relations: RelationSet, hints: Hints | None = None) -> None:
     """Add a reference link for every ``_id`` column that the data shows to be a foreign key."""
+    hinted = [parse_relationship_hint(text) for key in ("forbid", "force")
+              for text in (hints.relationships.get(key, []) if hints else [])]
     linked = {(link.child, column) for link in relations.links for column in link.child_columns}
+    linked |= {(child, column) for child, column, _ in hinted}  # a hint has settled these
     for relation in sorted(relations.relations.values(), key=lambda item: item.name):
         for column in relation.columns:
             if (relation.name, column) in linked or not column.endswith("_id") or column in (relation.key or []):

@@ -107,3 +107,42 @@ def test_design_applies_with_seed(tmp_path):
     seed = (tmp_path / "seed.sql").read_text()
     assert "Ann Lee" not in seed
     assert "owner1@example.com" not in seed
+
+
+def reference_inputs(folder: Path) -> list[Path]:
+    users = [{"user_id": f"U{number}", "name": f"n{number}"} for number in range(1, 6)]
+    orders = [{"order_id": number, "user_id": f"U{number % 5 + 1}"} for number in range(1, 21)]
+    paths = []
+    for name, records in (("users", users), ("orders", orders)):
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(records))
+        paths.append(path)
+    return paths
+
+
+def foreign_keys(model: dict, name: str) -> set[tuple[str, str]]:
+    return {(key["columns"][0], key["ref_table"]) for key in table(model, name)["foreign_keys"]}
+
+
+def test_reference_inferred_from_values(tmp_path):
+    result = run_cli("design", *reference_inputs(tmp_path), "-o", tmp_path / "model.json")
+    assert result.status == 0, result.stderr
+    model = json.loads((tmp_path / "model.json").read_text())
+    assert ("user_id", "users") in foreign_keys(model, "orders")
+
+
+def test_forbid_hint_removes_reference(tmp_path):
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"relationships": {"forbid": ["orders.user_id -> users"]}}))
+    result = run_cli("design", *reference_inputs(tmp_path), "-o", tmp_path / "model.json", "--hints", hints)
+    assert result.status == 0, result.stderr
+    model = json.loads((tmp_path / "model.json").read_text())
+    assert foreign_keys(model, "orders") == set()
+
+
+def test_malformed_relationship_hint(tmp_path):
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"relationships": {"force": ["orders.user_id users"]}}))
+    result = run_cli("design", *reference_inputs(tmp_path), "-o", tmp_path / "model.json", "--hints", hints)
+    assert result.status == 2
+    assert "child_table.column -> parent_table" in result.stderr

@@ -234,8 +234,7 @@ def write_samples(tmp_path, samples):
 
 @pytest.mark.parametrize("samples, code", [
     pytest.param({"orders.json": WAREHOUSE_ORDERS}, "Q302", id="split"),
-    pytest.param({"users.json": USERS, "orders.json": ORDERS_BY_USER}, "Q101", id="reference", marks=pytest.mark.xfail(
-        strict=True, reason="design does not apply 'relationships' hints yet, so the question stays")),
+    pytest.param({"users.json": USERS, "orders.json": ORDERS_BY_USER}, "Q101", id="reference"),
 ])
 def test_question_hint_answers_question(tmp_path, samples, code):
     inputs = write_samples(tmp_path, samples)
