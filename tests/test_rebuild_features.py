@@ -263,3 +263,18 @@ def test_drop_column_used_by_view(tmp_path: Path) -> None:
     assert rows(connection, "SELECT name FROM rich_accounts ORDER BY name") == [("a",), ("b",)]
     apply_script(connection, migration.rollback_sql())
     assert compare(introspect_connection(connection), schema_from_sql(schema)) == []
+
+
+def test_rollback_refills_dropped_not_null(tmp_path: Path) -> None:
+    connection, migrations = prepare(tmp_path, RENAMED, RENAMED_SEED)
+    target = RENAMED.replace("name TEXT NOT NULL, ", "").replace("SELECT name, score", "SELECT score").replace(
+        "CREATE TRIGGER trg_accounts__name BEFORE UPDATE OF name ON accounts WHEN NEW.name = ''\n"
+        "    BEGIN SELECT RAISE(ABORT, 'name must not be empty'); END;\n", "")
+    migration = plan_migration(target, migrations, allow_destructive=True)
+    assert "RB200" in {op.code for op in migration.operations}
+    assert "-- NOTE: restores accounts.name without the values the migration dropped" in migration.rollback_sql()
+    apply_script(connection, migration.forward_sql())
+    apply_script(connection, migration.rollback_sql())
+    assert compare(introspect_connection(connection), schema_from_sql(RENAMED)) == []
+    assert rows(connection, "SELECT id, name, score FROM accounts ORDER BY id") == [(1, "", 3), (2, "", 9)]
+    assert rows(connection, "SELECT count(*) FROM deals") == [(3,)]
