@@ -116,7 +116,7 @@ def key_score(columns: Iterable[str], relation: Relation, kinds: dict[str, str] 
             total -= 1
         if kinds.get(column) in (IDENTIFIER, INTEGER):
             total += 1
-        lengths = [len(str(value)) for value in relation.values(column)[:500] if value is not None]
+        lengths = [len(str(row.get(column))) for row in relation.rows[:500] if row.get(column) is not None]
         if lengths and sum(lengths) / len(lengths) <= 16:
             total += 0.5
         if column in relation.columns:

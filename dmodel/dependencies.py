@@ -181,9 +181,10 @@ def column_kind(relation: Relation, column: str, *, sample: int | None = None) -
     With ``sample``, only about that many evenly spaced values are read, so
     a rare second value can go unseen and a column may read as constant.
     """
-    values = relation.values(column)
-    if sample and len(values) > sample:
-        values = values[::len(values) // sample]
+    rows = relation.rows
+    if sample and len(rows) > sample:
+        rows = rows[::len(rows) // sample]
+    values = [row.get(column) for row in rows]
     values = [value for value in values if not is_null(value)]
     if not values:
         return EMPTY
@@ -272,7 +273,8 @@ def _canonical_values(relation: Relation, column: str, kind: str) -> list[Any]:
 
 
 def _mostly_numeric(relation: Relation, column: str) -> bool:
-    values = [value for value in relation.values(column)[:_KIND_SAMPLE] if not is_null(value)]
+    values = [row.get(column) for row in relation.rows[:_KIND_SAMPLE]]
+    values = [value for value in values if not is_null(value)]
     numeric = [value for value in values if isinstance(value, (int, float))
                or (isinstance(value, str) and _REAL_TEXT.match(value.strip()))]
     return bool(values) and len(numeric) * 2 > len(values)
