@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from dmodel.conventions import quote_identifier
 from dmodel.errors import InputError
 
 Execute = Callable[[str], list[dict]]
+logger = logging.getLogger(__name__)
 
 # Tables that belong to the platform, not to the schema: D1's own tables,
 # wrangler's migration ledger and SQLite's internal tables.
@@ -474,7 +476,8 @@ def _table_kinds(execute: Execute) -> dict[str, dict]:
     """Return ``PRAGMA table_list`` rows by lowercased name, or nothing before SQLite 3.37."""
     try:
         rows = execute("PRAGMA table_list")
-    except Exception:  # NOTE: SQLite before 3.37 has no table_list; the CREATE text is parsed instead.
+    except Exception as error:  # Any executor's error: SQLite before 3.37 has no table_list.
+        logger.info("PRAGMA table_list failed (%s); reading STRICT and WITHOUT ROWID from the CREATE text", error)
         return {}
     return {str(row["name"]).lower(): row for row in rows if row.get("schema", "main") == "main"}
 
