@@ -183,8 +183,8 @@ def resolve_renames(renames: dict[str, str] | None, current: Schema, target: Sch
     """Turn hints (``{"old": "new", "table.old_column": "new_column"}``) into renames that apply.
 
     A hint applies when its old name exists in the current schema and its new
-    name exists only in the target; any other hint (already applied, or for a
-    name neither schema has) is listed in ``ignored``. The table in a column
+    name exists only in the target. Any other hint, already applied or naming
+    what neither schema has, is listed in ``ignored``. The table in a column
     hint may be named by its current or its target name.
     """
     resolved = Renames()

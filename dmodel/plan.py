@@ -604,9 +604,8 @@ class _Planner:
 
     def create_objects(self) -> None:
         blocked = self.group | self.refused_tables
-        wanted_codes = {"MF103": "index", "MF105": "index", "MF106": "trigger", "MF108": "trigger",
-                        "MF109": "view", "MF111": "view"}
-        wanted = {change.subject.lower(): change for change in self.changes if change.code in wanted_codes}
+        creating_codes = {"MF103", "MF105", "MF106", "MF108", "MF109", "MF111"}
+        wanted = {change.subject.lower(): change for change in self.changes if change.code in creating_codes}
         for key, index in self.target.indexes.items():
             if key in wanted and index.table.lower() not in blocked:
                 self._create("INDEX", index.name, index.sql, wanted[key])
@@ -663,9 +662,10 @@ def involved_names(changes: list[Change], current: Schema, target: Schema) -> se
     """Return the lowercased names of the tables a plan touches, under their current and target names.
 
     That is every table a change names, the tables of every changed index,
-    trigger and view, every table that reaches one of those through ON DELETE
-    actions (a rebuild takes those along), and the parents of all of them,
-    because SQLite rejects an INSERT into a table whose parent is missing.
+    trigger and view, and every table that reaches one of those through ON
+    DELETE actions, because a rebuild takes those along. Their parents are
+    added too, because SQLite rejects an INSERT into a table whose parent
+    table is missing.
     """
     names: set[str] = set()
     for change in changes:
