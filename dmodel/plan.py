@@ -540,13 +540,15 @@ class _Planner:
     def _before_rebuild(self, group: set[str]) -> Schema:
         """Return the group's tables as the rebuild finds them.
 
-        Only renames and in-place column changes of refused tables alter a
-        group table before the rebuild; without them the current schema
-        already gives what the scratch database would.
+        Only renames (which SQLite also applies to the references of other
+        tables) and in-place column changes of refused tables alter a group
+        table before the rebuild. Without them the current schema already
+        gives what the scratch database would.
         """
+        renamed = any(operation.code in ("MF112", "MF113") for operation in self.plan.operations)
         touched = {operation.changes[0].table.lower() for operation in self.plan.operations
-                   if operation.code in ("MF112", "MF113", "MF101", "DS103") and operation.changes}
-        if touched & group:
+                   if operation.code in ("MF101", "DS103") and operation.changes}
+        if renamed or touched & group:
             return self._state(only=group)
         return subset(self.current, group)
 

@@ -278,3 +278,21 @@ def test_rollback_refills_dropped_not_null(tmp_path: Path) -> None:
     assert compare(introspect_connection(connection), schema_from_sql(RENAMED)) == []
     assert rows(connection, "SELECT id, name, score FROM accounts ORDER BY id") == [(1, "", 3), (2, "", 9)]
     assert rows(connection, "SELECT count(*) FROM deals") == [(3,)]
+
+
+def test_refused_child_follows_renamed_parent(tmp_path: Path) -> None:
+    """A CASCADE child carried unchanged through a rebuild keeps referencing its parent's new name."""
+    schema = ("CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT) STRICT;\n"
+              "CREATE TABLE kids (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parents (id) "
+              "ON DELETE CASCADE, nickname TEXT) STRICT;\n")
+    connection, migrations = prepare(tmp_path, schema, "INSERT INTO parents VALUES (1, 'p');"
+                                                       "INSERT INTO kids VALUES (1, 1, 'k');")
+    target = ("CREATE TABLE families (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '') STRICT;\n"
+              "CREATE TABLE kids (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES families (id) "
+              "ON DELETE CASCADE) STRICT;\n")
+    migration = plan_migration(target, migrations, renames={"parents": "families"})
+    assert [op.code for op in migration.refused] == ["DS103"]
+    apply_script(connection, migration.forward_sql())
+    assert rows(connection, "SELECT \"table\" FROM pragma_foreign_key_list('kids')") == [("families",)]
+    assert rows(connection, "SELECT id, parent_id, nickname FROM kids") == [(1, 1, "k")]
+    assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
