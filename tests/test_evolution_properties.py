@@ -85,7 +85,10 @@ def new_column_name(model: dict[str, TableSpec], prefix: str) -> str:
 
 
 def add_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
-    name = f"t{len(model)}"
+    number = len(model)
+    while f"t{number}" in model:
+        number += 1
+    name = f"t{number}"
     parent = data.draw(st.sampled_from([None, *model]))
     model[name] = TableSpec(columns={"amount": ColumnSpec(), "label": ColumnSpec("TEXT")}, parent=parent,
                             action=data.draw(st.sampled_from(ACTIONS)))
@@ -164,6 +167,18 @@ def rename_column(model: dict[str, TableSpec], data) -> tuple[dict[str, str], di
     return {f"{table}.{column}": new}, {}
 
 
+def rename_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
+    old = data.draw(st.sampled_from(sorted(model)))
+    new = f"{old}_renamed"
+    for spec in model.values():
+        spec.parent = new if spec.parent == old else spec.parent
+        for column in spec.columns.values():
+            column.references = new if column.references == old else column.references
+    for name in list(model):
+        model[new if name == old else name] = model.pop(name)
+    return {old: new}, {}
+
+
 def add_reference(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
     table = data.draw(st.sampled_from(sorted(model)))
     parent = data.draw(st.sampled_from(sorted(model)))
@@ -192,7 +207,7 @@ def drop_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]
 
 
 STEPS = [add_table, add_column, widen_type, tighten_not_null, add_check, toggle_index, change_action, rename_column,
-         add_reference, drop_column, drop_table]
+         rename_table, add_reference, drop_column, drop_table]
 
 
 def seed(connection: sqlite3.Connection, model: dict[str, TableSpec], round_number: int) -> None:
@@ -270,7 +285,7 @@ def test_evolutions_keep_rows(tmp_path_factory, data) -> None:
                 continue
             if effect is not None:
                 values = [effect if value is None else value for value in values]
-            expected[(table, renames.get(f"{table}.{column}", column))] = values
+            expected[(renames.get(table, table), renames.get(f"{table}.{column}", column))] = values
 
         apply_script(connection, plan.forward_sql())
         assert_kept(expected, contents(connection), f"after {step.__name__}")
