@@ -38,6 +38,8 @@ class TableSpec:
     parent: str | None = None
     action: str = "NO ACTION"
     indexed: set[str] = field(default_factory=set)
+    view: bool = False
+    trigger: bool = False
 
 
 def render(model: dict[str, TableSpec]) -> str:
@@ -61,6 +63,12 @@ def render(model: dict[str, TableSpec]) -> str:
         statements.append(f"CREATE TABLE {name} (\n" + ",\n".join(lines) + "\n) STRICT;")
         for column_name in sorted(table.indexed):
             statements.append(f"CREATE INDEX idx_{name}__{column_name} ON {name} ({column_name});")
+        if table.trigger:
+            statements.append(f"CREATE TRIGGER trg_{name}__guard BEFORE DELETE ON {name} WHEN OLD.id < 0 "
+                              "BEGIN SELECT RAISE(ABORT, 'negative ids are kept'); END;")
+    for name, table in model.items():
+        if table.view:
+            statements.append(f"CREATE VIEW v_{name} AS SELECT * FROM {name} WHERE id > 0;")
     return "\n".join(statements) + "\n"
 
 
@@ -167,6 +175,18 @@ def rename_column(model: dict[str, TableSpec], data) -> tuple[dict[str, str], di
     return {f"{table}.{column}": new}, {}
 
 
+def toggle_view(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
+    table = model[data.draw(st.sampled_from(sorted(model)))]
+    table.view = not table.view
+    return {}, {}
+
+
+def toggle_trigger(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
+    table = model[data.draw(st.sampled_from(sorted(model)))]
+    table.trigger = not table.trigger
+    return {}, {}
+
+
 def rename_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]:
     old = data.draw(st.sampled_from(sorted(model)))
     new = f"{old}_renamed"
@@ -207,7 +227,7 @@ def drop_table(model: dict[str, TableSpec], data) -> tuple[dict[str, str], dict]
 
 
 STEPS = [add_table, add_column, widen_type, tighten_not_null, add_check, toggle_index, change_action, rename_column,
-         rename_table, add_reference, drop_column, drop_table]
+         rename_table, add_reference, drop_column, drop_table, toggle_view, toggle_trigger]
 
 
 def seed(connection: sqlite3.Connection, model: dict[str, TableSpec], round_number: int) -> None:
