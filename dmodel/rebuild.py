@@ -188,8 +188,8 @@ def rebuild_statements(group: set[str], before: Schema, after: Schema,
         if trigger.table.lower() in group:
             result.statements.append(trigger.sql.rstrip().rstrip(";") + ";")
 
-    comment = ("-- foreign_key_check returns the violating rows instead of failing;\n"
-               "-- the deferred foreign keys still fail the COMMIT if any remain.\n")
+    comment = ("-- foreign_key_check returns the violating rows instead of failing,\n"
+               "-- and the deferred foreign keys still fail the COMMIT if any remain.\n")
     for position, key in enumerate(copy_order):
         check = f"PRAGMA foreign_key_check({quote_identifier(after.tables[key].name)});"
         result.statements.append(comment + check if position == 0 else check)

@@ -309,3 +309,12 @@ def test_virtual_table_replaced(tmp_path: Path) -> None:
     assert plan.lossy_rollback
     assert "USING fts5(title, notes);" in plan.forward_sql()
     assert "USING fts5(title);" in plan.rollback_sql()
+
+
+def test_comments_have_no_semicolons(tmp_path: Path) -> None:
+    target = SCHEMA.replace("CHECK (closed IN (0, 1))", "CHECK (closed IN (0, 1) AND ';' <> 'x')")
+    plan, _ = evolve(tmp_path, target)
+    for text in (plan.forward_sql(), plan.rollback_sql()):
+        for line in text.splitlines():
+            if line.startswith("--"):
+                assert ";" not in line, line
