@@ -47,8 +47,10 @@ def apply_sql(connection: sqlite3.Connection, sql: str, file: str = "<sql>", led
     except sqlite3.Error as error:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
-        raise InputError(f"SQLite rejected the file: {error}", file=file,
-                         fix="fix the statement named in the error; nothing from this file was applied") from None
+        fix = "nothing from this file was applied; correct the SQL the error points at"
+        if "UNIQUE constraint failed" in str(error) or "PRIMARY KEY" in str(error):
+            fix += ", or start from a fresh database if these rows are already there (a seed applied twice)"
+        raise InputError(f"SQLite rejected the file: {error}", file=file, fix=fix) from None
 
 
 def _ledger_sql(connection: sqlite3.Connection, path: Path) -> str | None:

@@ -10,6 +10,7 @@ the report.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from dmodel import decompose, entities, indexes, tenancy
@@ -39,6 +40,10 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
     conventions = conventions or Conventions()
     discovery = loaded.discovery
 
+    for dataset in loaded.datasets:
+        if not any(isinstance(record, dict) and record for record in dataset.records):
+            raise InputError(f"dataset '{dataset.name}' has records but none of them has a field", file=dataset.file,
+                             fix="give the records fields, or leave the file out of the input")
     relations = unnest(loaded.datasets)
     log.info("unnested %d datasets into %d relations", len(loaded.datasets), len(relations.relations))
     profile_relations(relations, hints)
@@ -160,6 +165,12 @@ def profile_relations(relations: RelationSet, hints: Hints) -> None:
                                  place=f"hints: types.{relation.name}.{column}",
                                  fix="choose a type every sample value fits, or remove the hint") from None
             relation.profiles[column] = profile
+            if getattr(profile, "date_order_ambiguous", False):
+                relations.warnings.append(Warning(
+                    code="W103", subject=f"{relation.name}.{column}",
+                    message=f"dates in {relation.name}.{column} fit both day-first and month-first; they were read "
+                            f"as {getattr(profile, 'date_order', None) or 'month-first'}",
+                    fix="write the dates as ISO 8601 (2026-03-14) in the source, or check the stored dates"))
             for row in relation.rows:
                 row[column] = convert_value(row.get(column), profile)
 
@@ -217,8 +228,8 @@ def _adopt_extracted(relations: RelationSet, declared: list[DeclaredEntity]) -> 
             _rename_relation(relations, link.parent, target)
             relations.decisions.append(Decision(
                 code="N203", subject=target,
-                message=f"table {link.parent}, extracted from {child}, is the declared entity '{entity.name}' "
-                        f"reference '{relationship.target}' and takes its name",
+                message=f"table {link.parent}, extracted from {child}, is the declared entity "
+                        f"'{relationship.target}' that {child}.{column} references, so it is named {target}",
                 evidence={"column": f"{child}.{column}", "extracted_as": link.parent}))
 
 
@@ -236,9 +247,11 @@ def _rename_relation(relations: RelationSet, old: str, new: str) -> None:
                 for row in relation.rows:
                     row[stripped] = row.pop(column, None)
     relations.relations[new] = relation
+    pattern = re.compile(rf"\b{re.escape(old)}\b")
     for link in relations.links:
         link.parent = new if link.parent == old else link.parent
         link.child = new if link.child == old else link.child
+        link.reason = pattern.sub(new, link.reason)
 
 
 def _restore_declared_fields(relations: RelationSet, name: str, entity: DeclaredEntity) -> None:

@@ -253,7 +253,7 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
         if column.name in primary_key:
             column.nullable = False
 
-    _add_money_currency(columns, values, taken)
+    _add_money_currency(columns, values, taken, relation.name, built)
     if conventions.timestamps and not relation.junction:
         for stamp in ("created_at", "updated_at"):
             if stamp not in taken:
@@ -262,8 +262,8 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
                                       description="Set by the database when the row is written (UTC)."))
                 taken.add(stamp)
 
-    entity = Entity(name=relation.name, description=relation.description or (declared.description if declared
-                                                                            else ""),
+    described = declared.description if declared and declared.description else relation.description
+    entity = Entity(name=relation.name, description=described,
                     columns=columns, primary_key=primary_key, foreign_keys=foreign_keys,
                     unique_constraints=unique_constraints, strict=conventions.strict_tables,
                     source=sorted({relation.dataset}))
@@ -408,7 +408,10 @@ def _translate(link: Link, values: list[Any], parent_plan: _KeyPlan, relation: R
 
 def _foreign_key(relation: Relation, link: Link, name: str, column: Column,
                  plans: dict[str, _KeyPlan]) -> ForeignKey:
-    if relation.junction or link.kind == "owned":
+    if relation.junction:
+        action = "CASCADE"
+        why = f"a {relation.name} row links two rows and goes when either of them does"
+    elif link.kind == "owned":
         action = "CASCADE"
         why = "owned rows are deleted with their parent"
     elif column.nullable:
@@ -421,12 +424,19 @@ def _foreign_key(relation: Relation, link: Link, name: str, column: Column,
                       reason=f"{link.reason}; ON DELETE {action}: {why}")
 
 
-def _add_money_currency(columns: list[Column], values: dict[str, list[Any]], taken: set[str]) -> None:
+def _add_money_currency(columns: list[Column], values: dict[str, list[Any]], taken: set[str], table: str,
+                        built: BuiltEntities) -> None:
     """Give a table with money columns a ``currency`` column when it has none."""
     currencies = sorted({column.currency for column in columns if column.logical_type == "money" and column.currency})
     if not any(column.logical_type == "money" for column in columns) or {"currency", "currency_code"} & taken:
         return
     default = currencies[0] if len(currencies) == 1 else None
+    built.decisions.append(Decision(
+        code="C103", subject=f"{table}.currency",
+        message=f"{table} holds money in minor units, so it gets a currency column"
+                + (f" defaulting to {default}, the currency the amounts were written in" if default else
+                   "; the samples do not show the currency, so it stays NULL until set"),
+        confidence=0.9 if default else 0.5))
     columns.append(Column(
         name="currency", logical_type="text", sqlite_type="TEXT", nullable=default is None,
         default=f"'{default}'" if default else None, check="length(currency) = 3",

@@ -507,8 +507,10 @@ def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, An
                         strict=False)
     header: list[str] | None = None
     records: list[dict[str, Any]] = []
+    row_start = 1
     try:
         for row in reader:
+            last_row_start, row_start = row_start, reader.line_num + 1
             # A blank line is no record, but in a one-column file a lone empty field is an empty value.
             if not row or (len(row) == 1 and not row[0].strip() and header is not None and len(header) > 1):
                 continue
@@ -525,6 +527,12 @@ def _parse_csv(path: str, text: str, delimiter: str | None) -> list[dict[str, An
     except csv.Error as error:
         raise InputError(f"invalid CSV: {error}", file=path, place=f"line {reader.line_num}",
                          fix="check the quoting on that line: a quote inside a quoted field is written twice") from None
+    if records and text.count('"') % 2 and any("\n" in value for value in records[-1].values()):
+        # The reader is lenient with stray quotes, so an opening quote that is never closed swallows the rest
+        # of the file into one value; an odd number of quotes and a multi-line last value give it away.
+        raise InputError("a quoted field is never closed, so the rest of the file would be read as one value",
+                         file=path, place=f"line {last_row_start}",
+                         fix='close the quote, or write a quote inside a quoted field as ""')
     if header is None:
         raise InputError("file is empty", file=path, fix="add a header row and at least one record")
     if not records:

@@ -124,3 +124,19 @@ def test_unwritable_output(tmp_path):
     assert result.status == 2
     assert "cannot write" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unterminated_csv_quote(tmp_path):
+    result, source, out = design(tmp_path, "open.csv", 'a,b\n1,"never closed\n2,x\n')
+    assert_rejected(result, out, str(source), "line 2", "never closed")
+
+
+def test_records_without_fields(tmp_path):
+    result, source, out = design(tmp_path, "blank.json", "[{}, {}]")
+    assert_rejected(result, out, str(source), "no", "field")
+
+
+def test_ambiguous_dates_warned(tmp_path):
+    result, _, out = design(tmp_path, "events.csv", "id,day\n1,01/02/2026\n2,03/04/2026\n3,05/06/2026\n")
+    assert result.status == 0, result.stderr
+    assert "W103" in result.stderr

@@ -51,7 +51,7 @@ def load_model(path: Path):
     except ValidationError as error:
         first = error.errors()[0]
         if first["type"] == "json_invalid":
-            raise InputError(f"invalid JSON: {first['msg']}", file=str(path),
+            raise InputError(first["msg"], file=str(path),
                              fix="regenerate the model with 'dmodel design'") from None
         place = json_path(first["loc"])
         raise InputError(first["msg"], file=str(path), place=place,
