@@ -286,3 +286,11 @@ def test_workflow_commands_run(skill, tmp_path):
         result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"{command} failed with {result.returncode}: {result.stderr[-2000:]}"
     assert (out / "check.sqlite").is_file()
+
+
+def test_hints_reference_lists_every_key():
+    text = (REFERENCES / "hints.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE))
+    assert documented == set(Hints.model_fields), (
+        f"references/hints.md must have one table row per hints key; missing {set(Hints.model_fields) - documented}, "
+        f"unknown {documented - set(Hints.model_fields)}")
