@@ -333,3 +333,17 @@ def test_composite_key_types_match_after_split():
     products = result.relations["products"]
     assert {type(row["product_code"]) for row in products.rows} == {str}
     assert foreign_key_errors(result) == []
+
+
+def test_composite_reference_keeps_types():
+    # Stock rows name a bin by (warehouse_code, bin_number); the bins table must use the same types.
+    rows = [{"stock_id": n, "warehouse_code": f"W{n % 2}", "bin_number": n % 3, "bin_label": f"W{n % 2}-{n % 3}",
+             "bin_zone": f"Z{(n % 2) * 3 + n % 3}", "quantity": n} for n in range(30)]
+    result = normalize(single(rows, "stock"))
+    link = next(link for link in result.links if link.child == "stock")
+    assert link.child_columns == ["warehouse_code", "bin_number"]
+    parent = result.relations[link.parent]
+    assert parent.key == ["warehouse_code", "bin_number"]
+    assert {type(row["bin_number"]) for row in parent.rows} == {int}
+    assert {type(row["bin_number"]) for row in result.relations["stock"].rows} == {int}
+    assert foreign_key_errors(result) == []
