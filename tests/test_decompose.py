@@ -347,3 +347,25 @@ def test_composite_reference_keeps_types():
     assert {type(row["bin_number"]) for row in parent.rows} == {int}
     assert {type(row["bin_number"]) for row in result.relations["stock"].rows} == {int}
     assert foreign_key_errors(result) == []
+
+
+def test_same_shape_different_values_asks():
+    categories = Relation(name="categories", columns=["id", "name"], key=["id"], dataset="a",
+                          rows=[{"id": n, "name": f"Category {n}"} for n in range(1, 6)])
+    tags = Relation(name="tags", columns=["id", "name"], key=["id"], dataset="b",
+                    rows=[{"id": n, "name": f"tag-{n}"} for n in range(1, 6)])
+    result = match_entities(RelationSet(relations={"categories": categories, "tags": tags}))
+    assert sorted(result.relations) == ["categories", "tags"]
+    question = next(question for question in result.questions if question.code == "Q310")
+    assert question.hint == {"merge": [["categories", "tags"]]}
+
+
+def test_merge_hint_merges():
+    categories = Relation(name="categories", columns=["id", "name"], key=["id"], dataset="a",
+                          rows=[{"id": n, "name": f"Category {n}"} for n in range(1, 6)])
+    tags = Relation(name="tags", columns=["id", "name"], key=["id"], dataset="b",
+                    rows=[{"id": n, "name": f"tag-{n}"} for n in range(4, 9)])
+    result = match_entities(RelationSet(relations={"categories": categories, "tags": tags}),
+                            Hints(merge=[["categories", "tags"]]))
+    assert list(result.relations) == ["categories"]
+    assert len(result.relations["categories"].rows) == 8
