@@ -416,7 +416,7 @@ def initial_prompt(discovery: pathlib.Path, directory: pathlib.Path) -> str:
 
 def _block_to_param(block: Any) -> dict[str, Any]:
     """Turn a response content block into the dict sent back in the next request."""
-    data = block.model_dump(mode="json", exclude_none=True)
+    data = block.model_dump(mode="json", exclude_none=True, warnings=False)
     if data.get("type") == "tool_use":
         return {key: data[key] for key in ("type", "id", "name", "input")}
     if data.get("type") == "text":
@@ -478,7 +478,7 @@ def run_agent(discovery: pathlib.Path, directory: pathlib.Path, *, api_key: str,
                               "status": getattr(error, "status_code", None)})
             raise _api_failure(error, model) from None
         transcript.write({"type": "response", "turn": result.turns,
-                          "response": response.model_dump(mode="json", exclude_none=True)})
+                          "response": response.model_dump(mode="json", exclude_none=True, warnings=False)})
 
         result.input_tokens += response.usage.input_tokens
         result.output_tokens += response.usage.output_tokens

@@ -663,3 +663,12 @@ def test_agent_process_against_local_server(tmp_path):
     assert "schema.sql" in payload["files"]
     assert API_KEY not in result.stdout + result.stderr
     assert len(server.api.requests) == 3
+
+
+def test_non_object_tool_input_is_error(tmp_path):
+    steps = [message({"type": "tool_use", "id": "call_1", "name": "read_file", "input": ["schema.sql"]}),
+             message(text("Done."), stop_reason="end_turn")]
+    api, out, result = run(tmp_path, steps)
+    error = last_tool_results(api.requests[1])["call_1"]
+    assert error["is_error"] is True
+    assert "must be a JSON object" in error["content"]
