@@ -1001,10 +1001,9 @@ def _link_references(result: RelationSet) -> None:
                if relation.key and len(relation.key) == 1 and not relation.junction}
     for relation in list(result.relations.values()):
         for column in relation.columns:
-            if (relation.name, (column,)) in linked or column in (relation.key or []):
+            if (relation.name, (column,)) in linked or [column] == relation.key:
                 continue
-            match = re.fullmatch(r"(?P<entity>[a-z0-9_]+?)_(id|number|code|key)", snake_case(column))
-            parent = parents.get(match["entity"]) if match else None
+            parent = _referenced_relation(column, parents)
             if parent is None or parent is relation and column == parent.key[0]:
                 continue
             values = {key_text(value) for value in relation.values(column)} - {None}
@@ -1021,6 +1020,37 @@ def _link_references(result: RelationSet) -> None:
                 message=f"{relation.name}.{column} references {parent.name}",
                 evidence={"values": len(values), "parent_keys": len(keys)},
                 confidence=round(len(values) / (len(values) + 1), 2)))
+    _mark_value_list_junctions(result)
+
+
+def _referenced_relation(column: str, parents: dict[str, Relation]) -> Relation | None:
+    """Return the relation a column name points at: ``account_id`` -> accounts, ``related_contact_id`` -> contacts."""
+    match = re.fullmatch(r"(?P<entity>[a-z0-9_]+?)_(id|number|code|key)", snake_case(column))
+    if not match:
+        return None
+    words = match["entity"].split("_")
+    for start in range(len(words)):
+        parent = parents.get("_".join(words[start:]))
+        if parent is not None:
+            return parent
+    return None
+
+
+def _mark_value_list_junctions(result: RelationSet) -> None:
+    """Mark a two-column table whose columns are its key and both references as a junction table."""
+    for relation in result.relations.values():
+        if relation.junction or not relation.key or sorted(relation.key) != sorted(relation.columns):
+            continue
+        links = [link for link in result.links if link.child == relation.name and len(link.child_columns) == 1]
+        covered = sorted(link.child_columns[0] for link in links)
+        if len(relation.columns) != 2 or covered != sorted(relation.columns):
+            continue
+        relation.junction = True
+        result.decisions.append(Decision(
+            code="N305", subject=relation.name,
+            message=(f"{relation.name} contains only references to {links[0].parent} and {links[1].parent}: "
+                     "it is a junction table"),
+            evidence={"rows": len(relation.rows)}))
 
 
 def _name_self_junction_roles(result: RelationSet) -> None:

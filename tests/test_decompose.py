@@ -369,3 +369,21 @@ def test_merge_hint_merges():
                             Hints(merge=[["categories", "tags"]]))
     assert list(result.relations) == ["categories"]
     assert len(result.relations["categories"].rows) == 8
+
+
+def test_self_list_becomes_self_junction():
+    from types import SimpleNamespace
+
+    from dmodel.unnest import unnest
+
+    records = [{"contact_id": "C1", "name": "Ada", "related_contact_ids": "C2;C3"},
+               {"contact_id": "C2", "name": "Bo", "related_contact_ids": "C1"},
+               {"contact_id": "C3", "name": "Cy", "related_contact_ids": ""}]
+    dataset = SimpleNamespace(name="contacts", records=records, entity=None, source="")
+    result = match_entities(normalize(unnest([dataset])))
+    pairs = result.relations["contact_related_contacts"]
+    assert pairs.junction
+    assert pairs.columns == ["contact_id", "related_contact_id"]
+    assert links_of(result) == {("contact_related_contacts", "contact_id", "contacts"),
+                                ("contact_related_contacts", "related_contact_id", "contacts")}
+    assert foreign_key_errors(result) == []
