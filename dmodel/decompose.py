@@ -46,7 +46,9 @@ Naming
 
 NULLs
     Rows whose representative is NULL are not inserted into the extracted
-    relation, and their reference stays NULL. A column moves only if it is
+    relation, and their reference stays NULL. A representative spelled as
+    NULL in another way (``''``, NaN, or ``n/a`` and the like in a numeric
+    column, as FD discovery reads them) is stored as NULL. A column moves only if it is
     NULL in every such row; otherwise moving it would lose values, so it stays
     where it was and a decision says why.
 
@@ -67,7 +69,7 @@ from typing import Any, Iterable
 
 from dmodel.conventions import pluralize, singularize, snake_case, unique_name
 from dmodel.dependencies import (
-    IDENTIFIER, INTEGER, POSITION_NAMES, Dependencies, DependencyOptions, FunctionalDependency, closure,
+    IDENTIFIER, INTEGER, MEASURE, NULL_TOKENS, POSITION_NAMES, REAL, Dependencies, DependencyOptions, FunctionalDependency, closure,
     discover_dependencies, is_identifier_like, is_null,
 )
 from dmodel.errors import InputError
@@ -310,8 +312,8 @@ def measure_dependency(relation: Relation, lhs: tuple[str, ...], rhs: str) -> Fu
     """Measure one FD on every row, with the NULL rule of ``dmodel.dependencies``."""
     groups: dict[tuple[Any, ...], Counter[Any]] = {}
     for row in relation.rows:
-        left = tuple(row.get(column) for column in lhs)
-        if any(is_null(value) for value in left):
+        left = tuple(_hashable(row.get(column)) for column in lhs)
+        if any(is_null(row.get(column)) for column in lhs):
             continue
         value = row.get(rhs)
         groups.setdefault(left, Counter())[None if is_null(value) else _hashable(value)] += 1
@@ -323,7 +325,10 @@ def measure_dependency(relation: Relation, lhs: tuple[str, ...], rhs: str) -> Fu
 
 
 def _hashable(value: Any) -> Any:
-    return repr(value) if isinstance(value, (dict, list)) else value
+    """Return ``value`` as a dictionary key that keeps ``True`` apart from ``1``."""
+    if isinstance(value, (dict, list)):
+        return repr(value)
+    return (bool, value) if value.__class__ is bool else value
 
 
 # -- naming --------------------------------------------------------------------
@@ -508,10 +513,12 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
                  taken: set[str], order: dict[str, int]) -> None:
     rows = relation.rows
     key_columns = set(relation.key or [])
+    null_like = _null_predicate(found)
 
     # The NULL rule: a column moves only if it is NULL wherever the representative is.
     for item in classes:
-        null_rows = [row for row in rows if any(is_null(row.get(column)) for column in item.representative)]
+        null_rows = [row for row in rows
+                     if any(null_like(column, row.get(column)) for column in item.representative)]
         kept = [column for column in item.moved
                 if any(not is_null(row.get(column)) for row in null_rows) or column in key_columns]
         if kept:
@@ -526,6 +533,7 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
     classes = [item for item in classes if item.moved]
     if not classes:
         return
+    rows = _null_tokens_to_none(relation, {column for item in classes for column in item.representative}, null_like)
 
     moved = {column for item in classes for column in item.moved}
     main_columns = [column for column in relation.columns if column not in moved]
@@ -578,14 +586,34 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
                     reason=f"{', '.join(child_columns)} determines the columns moved to {new.name}"))
 
 
+def _null_predicate(found: Dependencies) -> Any:
+    """Return a test for the values FD discovery read as NULL in a column (see ``dmodel.dependencies``)."""
+    def null_like(column: str, value: Any) -> bool:
+        if is_null(value):
+            return True
+        return (found.kinds.get(column) in (INTEGER, REAL, MEASURE, IDENTIFIER) and isinstance(value, str)
+                and value.strip() in NULL_TOKENS)
+    return null_like
+
+
+def _null_tokens_to_none(relation: Relation, columns: set[str], null_like: Any) -> list[dict[str, Any]]:
+    """Return the rows with NULL spellings in ``columns`` set to None, so a split reads them as discovery did."""
+    if not any(row.get(column) is not None and null_like(column, row.get(column))
+               for row in relation.rows for column in columns):
+        return relation.rows
+    relation.rows = [{column: None if column in columns and null_like(column, value) else value
+                      for column, value in row.items()} for row in relation.rows]
+    return relation.rows
+
+
 def _distinct_rows(rows: list[dict[str, Any]], key: tuple[str, ...], columns: list[str],
                    renamed: dict[str, str], majority: bool) -> list[dict[str, Any]]:
     """Return one row per non-NULL key value, in order of first appearance."""
     first: dict[tuple[Any, ...], dict[str, Any]] = {}
     tallies: dict[tuple[Any, ...], dict[str, Counter[Any]]] = {}
     for row in rows:
-        value = tuple(row.get(column) for column in key)
-        if any(is_null(part) for part in value):
+        value = tuple(_hashable(row.get(column)) for column in key)
+        if any(is_null(row.get(column)) for column in key):
             continue
         if value not in first:
             first[value] = {renamed[column]: row.get(column) for column in columns}

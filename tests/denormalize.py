@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dmodel.dependencies import NULL_TOKENS, is_null
 from dmodel.relation import Relation, RelationSet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,6 +273,11 @@ def original_names(result: RelationSet, name: str) -> dict[str, str]:
     return {column: column for column in result.relations[name].columns}
 
 
+def _typed(value: Any) -> Any:
+    # True == 1 in Python, so booleans get a tag before they become dictionary keys.
+    return (bool, value) if isinstance(value, bool) else value
+
+
 def join_back(result: RelationSet, name: str) -> list[dict[str, Any]]:
     """Join ``name`` with every relation it references, recursively, under the flat relation's column names.
 
@@ -286,14 +292,14 @@ def join_back(result: RelationSet, name: str) -> list[dict[str, Any]]:
         parent_rows = join_back(result, link.parent)
         parent_names = original_names(result, link.parent)
         key = [parent_names.get(column, column) for column in link.parent_columns]
-        by_key = {tuple(row[column] for column in key): row for row in parent_rows}
+        by_key = {tuple(_typed(row[column]) for column in key): row for row in parent_rows}
         columns = list(parent_rows[0]) if parent_rows else []
         parents.append((link, by_key, columns))
     joined = []
     for row in relation.rows:
         out = {names.get(column, column): value for column, value in row.items()}
         for link, by_key, columns in parents:
-            value = tuple(row[column] for column in link.child_columns)
+            value = tuple(_typed(row[column]) for column in link.child_columns)
             match = by_key.get(value)
             for column in columns:
                 if column not in out:
@@ -303,7 +309,12 @@ def join_back(result: RelationSet, name: str) -> list[dict[str, Any]]:
 
 
 def as_bag(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple[Any, ...]]:
-    return sorted((tuple(repr(row.get(column)) for column in columns) for row in rows))
+    """Return the rows as a sorted list of tuples; every NULL spelling reads as None, as in normalize."""
+    def canonical(value: Any) -> Any:
+        if is_null(value) or (isinstance(value, str) and value.strip() in NULL_TOKENS):
+            return None
+        return value
+    return sorted(tuple(repr(canonical(row.get(column))) for column in columns) for row in rows)
 
 
 def load_sqlite(result: RelationSet):
