@@ -514,6 +514,7 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
     rows = relation.rows
     key_columns = set(relation.key or [])
     null_like = _null_predicate(found)
+    measured = {(fd.lhs, fd.rhs) for fd in found.dependencies if fd.exact}
 
     # The NULL rule: a column moves only if it is NULL wherever the representative is.
     for item in classes:
@@ -527,6 +528,18 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
                 message=(f"{', '.join(kept)} stay in {relation.name}: rows with an empty "
                          f"{', '.join(item.representative)} hold values there that a split would lose"),
                 evidence={"rows_with_empty_key": len(null_rows)}))
+        # Transitivity fails where a middle column is NULL (a NULL left-hand side
+        # is no evidence), so every column reached through another is measured.
+        unproven = [column for column in item.moved if column not in kept and not item.forced
+                    and (item.representative, column) not in measured
+                    and measure_dependency(relation, item.representative, column).violations]
+        if unproven:
+            result.decisions.append(Decision(
+                code="N306", subject=relation.name,
+                message=(f"{', '.join(unproven)} stay in {relation.name}: {', '.join(item.representative)} "
+                         "determines them only through a column that is empty in some rows"),
+                evidence={"columns": unproven}))
+            kept += unproven
         item.dependents = [column for column in item.dependents if column not in kept]
         item.attributes = {column for column in item.attributes
                            if column in item.representative or column not in kept}
@@ -768,16 +781,20 @@ def _extract_group(relation: Relation, group: RepeatingGroup, result: RelationSe
         _add_row_number(relation)
     parent_key = list(relation.key or [])
     owner = singularize(relation.name)
-    foreign = {column: (f"{owner}_id" if column == "id" else column) for column in parent_key}
-    marker = "label" if group.labelled else "position"
-    fields = list(next(iter(group.members.values())))
+
+    # Child columns: the parent's key, the position or label, then the fields,
+    # each made unique (a parent keyed by ``city`` beside a ``billing_city``).
+    child_names: set[str] = set()
+    foreign = {column: unique_name(f"{owner}_id" if column == "id" else column, child_names) for column in parent_key}
+    marker = unique_name("label" if group.labelled else "position", child_names)
+    fields = {field_name: unique_name(field_name, child_names) for field_name in next(iter(group.members.values()))}
     name = unique_name(f"{owner}_{pluralize(group.stem)}", taken)
-    columns = list(foreign.values()) + [marker] + fields
+    columns = list(foreign.values()) + [marker] + list(fields.values())
 
     rows = []
     for row in relation.rows:
         for position, members in group.members.items():
-            values = {field_name: row.get(column) for field_name, column in members.items()}
+            values = {fields[field_name]: row.get(column) for field_name, column in members.items()}
             if all(is_null(value) for value in values.values()):
                 continue
             child = {foreign[column]: row.get(column) for column in parent_key}
@@ -787,7 +804,7 @@ def _extract_group(relation: Relation, group: RepeatingGroup, result: RelationSe
 
     sources = {foreign[column]: f"{relation.name}.{column}" for column in parent_key}
     sources[marker] = f"{relation.name} column names"
-    sources.update({field_name: relation.column_sources.get(column, f"{relation.name}.{column}")
+    sources.update({fields[field_name]: relation.column_sources.get(column, f"{relation.name}.{column}")
                     for field_name, column in next(iter(group.members.values())).items()})
     result.add(Relation(name=name, columns=columns, rows=rows, dataset=relation.dataset,
                         key=list(foreign.values()) + [marker], column_sources=sources,
@@ -798,11 +815,12 @@ def _extract_group(relation: Relation, group: RepeatingGroup, result: RelationSe
     grouped = set(group.columns())
     relation.columns = [column for column in relation.columns if column not in grouped]
     relation.rows = [{column: row.get(column) for column in relation.columns} for row in relation.rows]
+    members = {str(position): {fields[field_name]: column for field_name, column in member.items()}
+               for position, member in group.members.items()}
     result.decisions.append(Decision(
         code="N304", subject=name,
         message=f"{', '.join(group.columns())} of {relation.name} are a repeating group: they become {name}",
-        evidence={"members": {str(position): dict(members) for position, members in group.members.items()},
-                  marker: list(group.members), "rows": len(rows)}))
+        evidence={"members": members, "marker": marker, "rows": len(rows)}))
 
 
 def _add_row_number(relation: Relation) -> None:

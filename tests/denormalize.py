@@ -305,7 +305,29 @@ def join_back(result: RelationSet, name: str) -> list[dict[str, Any]]:
                 if column not in out:
                     out[column] = match[column] if match else None
         joined.append(out)
+    for decision in result.decisions:
+        if decision.code == "N304":
+            _pivot_group_back(result, name, decision, joined)
     return joined
+
+
+def _pivot_group_back(result: RelationSet, name: str, decision: Any, joined: list[dict[str, Any]]) -> None:
+    """Put the columns of a repeating group, stored as child rows, back beside their parent row."""
+    link = next((link for link in result.links if link.child == decision.subject and link.parent == name), None)
+    if link is None:
+        return
+    marker = decision.evidence["marker"]
+    members = decision.evidence["members"]
+    children: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for child in result.relations[decision.subject].rows:
+        children.setdefault(tuple(_typed(child[c]) for c in link.child_columns), []).append(child)
+    for row in joined:
+        for fields in members.values():
+            for column in fields.values():
+                row[column] = None
+        for child in children.get(tuple(_typed(row[c]) for c in link.parent_columns), []):
+            for field_name, column in members[str(child[marker])].items():
+                row[column] = child[field_name]
 
 
 def as_bag(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple[Any, ...]]:

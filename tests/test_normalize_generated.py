@@ -116,16 +116,16 @@ def test_fixture_joins_back_losslessly():
 VALUES = st.one_of(st.none(), st.integers(-3, 3), st.sampled_from(["a", "b", "", "NaN", "x y"]),
                    st.floats(allow_nan=True, allow_infinity=False, width=16), st.booleans())
 NAMES = ["id", "customer_id", "customer_name", "city", "amount", "phone_1", "phone_2", "billing_city",
-         "billing_zip", "shipping_city", "shipping_zip", "created_at"]
+         "billing_zip", "shipping_city", "shipping_zip", "created_at", "position", "label"]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.fixed_dictionaries({name: VALUES for name in NAMES}), min_size=1, max_size=40),
        st.lists(st.sampled_from(NAMES), min_size=2, max_size=len(NAMES), unique=True))
 def test_arbitrary_rows_join_back(rows, columns):
     # Any mix of NULLs, NaN, booleans, numbers and text normalizes without error and joins back.
     rows = [{column: row[column] for column in columns} for row in rows]
     case = denormalize.Case(name="fuzz", relation="records", columns=columns, rows=rows, tables={})
-    result = normalize(case.relation_set(), options=NormalizeOptions(repeating_groups=False, min_support=1))
+    result = normalize(case.relation_set(), options=NormalizeOptions(min_support=1))
     joined = denormalize.join_back(result, "records")
     assert denormalize.as_bag(joined, columns) == denormalize.as_bag(rows, columns)
