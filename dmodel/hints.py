@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Hints(BaseModel):
@@ -53,6 +53,20 @@ class Hints(BaseModel):
         None, description="Tenant isolation to design for, instead of the one recommended from the discovery facts")
     mapping: dict[str, Any] | None = Field(
         None, description="Answers for 'dmodel map' (CRM mapping); the design step ignores this section")
+
+    @field_validator("dependencies")
+    @classmethod
+    def _check_dependencies(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Reject a malformed dependency when the hints file is read, so the error names the file."""
+        from dmodel.errors import InputError
+
+        for kind, entries in value.items():
+            for index, text in enumerate(entries):
+                try:
+                    parse_dependency(text, kind, index)
+                except InputError as error:
+                    raise ValueError(f"{error.place}: {error.message}; {error.fix}") from None
+        return value
 
 
 def parse_dependency(text: str, kind: str = "force", index: int = 0) -> tuple[str, list[str], list[str]]:

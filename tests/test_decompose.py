@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 import denormalize
 from dmodel.decompose import find_repeating_groups, match_entities, normalize
 from dmodel.errors import InputError
-from dmodel.hints import Hints
+from dmodel.hints import Hints, parse_dependency
 from dmodel.relation import Link, Relation, RelationSet
 
 
@@ -161,9 +162,15 @@ def test_forbid_hint_stops_a_split():
 
 def test_invalid_dependency_hint_is_input_error():
     with pytest.raises(InputError) as raised:
-        normalize(denormalize.chain(50).relation_set(), Hints(dependencies={"force": ["orders customer_id"]}))
+        parse_dependency("orders customer_id", "force", 0)
     assert raised.value.place == "dependencies.force[0]"
     assert "table: column" in raised.value.fix
+
+
+def test_invalid_dependency_hint_fails_validation():
+    with pytest.raises(ValidationError) as raised:
+        Hints(dependencies={"force": ["orders: customer_id ->"]})
+    assert "dependencies.force[0]" in str(raised.value)
 
 
 def test_split_hint_with_unknown_column_is_input_error():
@@ -387,3 +394,20 @@ def test_self_list_becomes_self_junction():
     assert links_of(result) == {("contact_related_contacts", "contact_id", "contacts"),
                                 ("contact_related_contacts", "related_contact_id", "contacts")}
     assert foreign_key_errors(result) == []
+
+
+def test_bad_dependency_hint_exits_2(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"dependencies": {"forbid": ["deals company_id"]}}), encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, str(denormalize.ROOT / "scripts" / "design_schema.py"),
+         str(denormalize.ROOT / "fixtures" / "example" / "discovery.json"), "-o", str(tmp_path / "model.json"),
+         "--hints", str(hints)], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2
+    assert "dependencies.forbid[0]" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "model.json").exists()
