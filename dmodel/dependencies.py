@@ -502,6 +502,44 @@ class _Search:
                 return True
         return False
 
+    def _refine(self, failed: list[tuple[tuple[str, ...], str]],
+                accepted: list[FunctionalDependency]) -> list[FunctionalDependency]:
+        """Try each failed candidate's left-hand sides one column larger, as HyFD does after sampling.
+
+        The sample hid the rows that violate ``lhs -> rhs``. Only an added column
+        that separates those rows can make the FD hold, so each extension is
+        first checked on the violating rows alone and measured on every row only
+        if it passes there.
+        """
+        # NOTE: extensions are tried one column deep, so a minimal FD two columns
+        # larger than a failed sample candidate can still be missed.
+        limit = self.options.max_error
+        found: list[FunctionalDependency] = []
+        for lhs, rhs in failed:
+            if len(lhs) >= self.options.max_lhs or any(column not in self.composite_columns for column in lhs):
+                continue
+            codes = self.full_codes(lhs)
+            right = self.rhs_codes[rhs]
+            violating = _violating_rows(codes, right)
+            if not violating:
+                continue
+            take = itemgetter(*violating) if len(violating) > 1 else (lambda values: (values[violating[0]],))
+            left_part, right_part = take(codes), take(right)
+            allowed = limit * self.rows
+            for column in self.composite_columns:
+                if column in lhs or column == rhs:
+                    continue
+                grown = tuple(sorted(lhs + (column,), key=self.relation.columns.index))
+                if any(fd.rhs == rhs and set(fd.lhs) <= set(grown) for fd in accepted + found):
+                    continue
+                extra = take(self.lhs_full[column][0])
+                if g3_violations(list(zip(left_part, extra)), list(right_part)) > allowed:
+                    continue
+                measured = self.measure_all(grown, [rhs])
+                if measured and measured[0].support >= self.options.min_support and measured[0].error <= limit:
+                    found.append(measured[0])
+        return found
+
     def _validate(self, candidates: list[tuple[tuple[str, ...], str]],
                   sample_keys: list[tuple[str, ...]]) -> tuple[list[FunctionalDependency], list[tuple[str, ...]]]:
         limit = self.options.max_error
@@ -523,18 +561,31 @@ class _Search:
         by_lhs: dict[tuple[str, ...], list[str]] = {}
         for lhs, rhs in candidates:
             by_lhs.setdefault(lhs, []).append(rhs)
-        # NOTE: a candidate that fails on all rows is dropped without searching its
-        # supersets. A minimal FD one column larger can be missed that way.
+        failed: list[tuple[tuple[str, ...], str]] = []
         for lhs, rhs_columns in by_lhs.items():
             for measured in self.measure_all(lhs, rhs_columns):
                 if measured.support >= self.options.min_support and measured.error <= limit:
                     accepted.append(measured)
+                else:
+                    failed.append((lhs, measured.rhs))
+        if self.sample is not None:
+            accepted += self._refine(failed, accepted)
         accepted = [fd for fd in accepted
                     if not any(other.rhs == fd.rhs and set(other.lhs) < set(fd.lhs) for other in accepted)]
         accepted = [fd for fd in accepted if not any(set(key) <= set(fd.lhs) for key in keys)]
         accepted.sort(key=lambda fd: (len(fd.lhs), [self.relation.columns.index(c) for c in fd.lhs],
                                       self.relation.columns.index(fd.rhs)))
         return accepted, keys
+
+
+def _violating_rows(codes: list[int], right: list[int]) -> list[int]:
+    """Return the rows of left-hand classes in which the right-hand side takes more than one value."""
+    seen: dict[int, int] = {}
+    mixed: set[int] = set()
+    for code, value in zip(codes, right):
+        if seen.setdefault(code, value) != value:
+            mixed.add(code)
+    return [index for index, code in enumerate(codes) if code in mixed]
 
 
 def discover_dependencies(relation: Relation, options: DependencyOptions | None = None) -> Dependencies:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import denormalize
@@ -139,3 +140,19 @@ def test_wide_relation_runs_in_seconds():
     assert elapsed < 10
     assert "customer_id -> customer_name" in fds_of(found)
     assert "product_id -> unit_price" in fds_of(found)
+
+
+def test_sample_miss_is_refined_on_all_rows():
+    # Three rows outside the sample break product_code -> price_band; adding region_code repairs it.
+    rows = [{"id": n, "product_code": f"P{n % 100}", "region_code": "EU" if n % 2 else "UK",
+             "price_band": f"B{n % 100}"} for n in range(20_000)]
+    sample = set(random.Random(0).sample(range(20_000), 1000))
+    planted = [n for n in range(20_000) if n not in sample and n % 100 == 7][:3]
+    for n in planted:
+        rows[n].update(region_code="US", price_band="B-us")
+    relation = relation_of(rows, "prices")
+    sampled = discover_dependencies(relation, DependencyOptions(sample_rows=1000, max_error=0, seed=0))
+    full = discover_dependencies(relation, DependencyOptions(sample_rows=100_000, max_error=0))
+    assert "product_code, region_code -> price_band" in fds_of(sampled)
+    assert "product_code -> price_band" not in fds_of(sampled)
+    assert sorted(fds_of(sampled)) == sorted(fds_of(full))
