@@ -44,7 +44,8 @@ Algorithm
     rows than ``sample_rows`` are searched on a fixed pseudo-random sample
     and every candidate is then measured on all rows, as in HyFD (Papenbrock
     and Naumann, 2016): an FD that holds on all rows holds on every sample,
-    so the sample only proposes and the full data decides. On a sample, a
+    so the sample only proposes and the full data decides. A candidate that
+    fails on all rows is retried with one more column. On a sample, a
     candidate needs a left-hand value repeated at least twice (or
     ``min_support`` times) before it is measured on every row.
 """
