@@ -63,6 +63,17 @@ def one_json_object(stdout: str) -> dict:
 
 
 
+def json_error(result) -> dict:
+    """Check that a run failed on its input as the contract says, and return its JSON object."""
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.returncode == 2, result.stderr[-3000:]
+    payload = one_json_object(result.stdout)
+    assert payload["ok"] is False
+    assert payload["error"]["message"]
+    assert payload["error"]["fix"]
+    return payload
+
+
 # --help
 
 @pytest.mark.parametrize("name", sorted(subcommands()))
@@ -289,12 +300,8 @@ def test_design_bad_input_is_json_error(tmp_path, name, content):
     source = tmp_path / name
     source.write_bytes(content.encode("latin-1"))
     result = run_script("design_schema.py", str(source), "-o", str(tmp_path / "model.json"), "--json")
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    assert result.returncode == 2
-    payload = one_json_object(result.stdout)
-    assert payload["ok"] is False
+    payload = json_error(result)
     assert payload["error"]["file"]
-    assert payload["error"]["fix"]
     assert not (tmp_path / "model.json").exists()
 
 
@@ -333,11 +340,7 @@ def test_generate_bad_model_is_json_error(tmp_path, text, place):
     model_path = tmp_path / "model.json"
     model_path.write_text(text, encoding="utf-8")
     result = run_script("generate_sql.py", str(model_path), "-o", str(tmp_path / "out"), "--json")
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    assert result.returncode == 2
-    payload = one_json_object(result.stdout)
-    assert payload["ok"] is False
-    assert payload["error"]["fix"]
+    payload = json_error(result)
     if place is not None:
         assert payload["error"]["place"] == place
     assert not (tmp_path / "out" / "migrations").exists()
