@@ -513,13 +513,14 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
                  taken: set[str], order: dict[str, int]) -> None:
     rows = relation.rows
     key_columns = set(relation.key or [])
-    null_like = _null_predicate(found)
+    flags = {column: _null_flags(rows, column, found)
+             for column in {column for item in classes for column in item.representative}}
     measured = {(fd.lhs, fd.rhs) for fd in found.dependencies if fd.exact}
 
     # The NULL rule: a column moves only if it is NULL wherever the representative is.
     for item in classes:
-        null_rows = [row for row in rows
-                     if any(null_like(column, row.get(column)) for column in item.representative)]
+        null_rows = [row for index, row in enumerate(rows)
+                     if any(flags[column][index] for column in item.representative)]
         kept = [column for column in item.moved
                 if any(not is_null(row.get(column)) for row in null_rows) or column in key_columns]
         if kept:
@@ -546,7 +547,8 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
     classes = [item for item in classes if item.moved]
     if not classes:
         return
-    rows = _null_tokens_to_none(relation, {column for item in classes for column in item.representative}, null_like)
+    final_keys = {column for item in classes for column in item.representative}
+    rows = _null_tokens_to_none(relation, {column: flags[column] for column in final_keys})
 
     moved = {column for item in classes for column in item.moved}
     main_columns = [column for column in relation.columns if column not in moved]
@@ -599,24 +601,28 @@ def _apply_split(relation: Relation, classes: list[_Class], found: Dependencies,
                     reason=f"{', '.join(child_columns)} determines the columns moved to {new.name}"))
 
 
-def _null_predicate(found: Dependencies) -> Any:
-    """Return a test for the values FD discovery read as NULL in a column (see ``dmodel.dependencies``)."""
-    def null_like(column: str, value: Any) -> bool:
-        if is_null(value):
-            return True
-        return (found.kinds.get(column) in (INTEGER, REAL, MEASURE, IDENTIFIER) and isinstance(value, str)
-                and value.strip() in NULL_TOKENS)
-    return null_like
+def _null_flags(rows: list[dict[str, Any]], column: str, found: Dependencies) -> list[bool]:
+    """Flag the rows whose ``column`` FD discovery read as NULL (see ``dmodel.dependencies``)."""
+    values = [row.get(column) for row in rows]
+    if found.kinds.get(column) in (INTEGER, REAL, MEASURE, IDENTIFIER):
+        return [value is None or value == "" or value != value
+                or (value.__class__ is str and value.strip() in NULL_TOKENS) for value in values]
+    return [value is None or value == "" or value != value for value in values]
 
 
-def _null_tokens_to_none(relation: Relation, columns: set[str], null_like: Any) -> list[dict[str, Any]]:
-    """Return the rows with NULL spellings in ``columns`` set to None, so a split reads them as discovery did."""
-    if not any(row.get(column) is not None and null_like(column, row.get(column))
-               for row in relation.rows for column in columns):
+def _null_tokens_to_none(relation: Relation, flags: dict[str, list[bool]]) -> list[dict[str, Any]]:
+    """Return the rows with NULL spellings in the flagged columns set to None, as discovery read them."""
+    changed = [column for column, column_flags in flags.items()
+               if any(flag and row.get(column) is not None for flag, row in zip(column_flags, relation.rows))]
+    if not changed:
         return relation.rows
-    relation.rows = [{column: None if column in columns and null_like(column, value) else value
-                      for column, value in row.items()} for row in relation.rows]
-    return relation.rows
+    rows = [dict(row) for row in relation.rows]
+    for column in changed:
+        for flag, row in zip(flags[column], rows):
+            if flag:
+                row[column] = None
+    relation.rows = rows
+    return rows
 
 
 def _distinct_rows(rows: list[dict[str, Any]], key: tuple[str, ...], columns: list[str],

@@ -267,7 +267,7 @@ def _canonical_values(relation: Relation, column: str, kind: str) -> list[Any]:
     values = relation.values(column)
     if kind == JSON or any(isinstance(value, (dict, list)) for value in values[:_KIND_SAMPLE]):
         values = [repr(value) if isinstance(value, (dict, list)) else value for value in values]
-    if kind != BOOLEAN and any(value.__class__ is bool for value in values):
+    if kind != BOOLEAN and bool in set(map(type, values)):
         # True == 1 in Python: tag booleans so that they stay apart from numbers.
         values = [(bool, value) if value.__class__ is bool else value for value in values]
     if numeric:
