@@ -19,20 +19,20 @@ Keys
 Splits (3NF synthesis)
     From the exact FDs whose left-hand side is not a superkey, left-hand sides
     that determine each other form one class (``customer_id`` and
-    ``customer_email``); the class is named by its best member, the
+    ``customer_email``). The class is named by its best member, the
     representative. A class's columns are what its representative determines,
-    less what a class it determines holds (``city_name`` goes with
-    ``city_id``, not with ``customer_id``): that is the minimal cover grouped
-    by left-hand side, so the result is dependency-preserving, and every
-    extracted relation is keyed by a left-hand side that its referencing
-    relation keeps, so joining back is lossless. A class is extracted when
-    its representative's values repeat (support of at least ``min_support``
-    distinct values that occur in more than one row) and it moves at least
-    two columns or its representative is identifier-like. Weaker classes and
-    FDs that hold only approximately become questions with the hint that
-    settles them, never splits. A split's confidence is
-    ``support / (support + 1)``: three repeating values give 0.75, a hundred
-    give 0.99.
+    less what a class it determines contains (``city_name`` goes with
+    ``city_id``, not with ``customer_id``). That is the minimal cover grouped
+    by left-hand side, so the result preserves the dependencies, except where
+    the NULL rule below keeps a column back. Every extracted relation is keyed
+    by a left-hand side that its referencing relation keeps, so joining back
+    is lossless. A class is extracted when its representative's values repeat
+    (support of at least ``min_support`` distinct values that occur in more
+    than one row) and it moves at least two columns or its representative is
+    identifier-like. Weaker classes and FDs that hold only approximately
+    become questions with the hint that settles them, never splits. A split's
+    confidence is ``support / (support + 1)``: three repeating values give
+    0.75, a hundred give 0.99.
 
 Naming
     An extracted relation is named from its representative with the
@@ -48,9 +48,11 @@ NULLs
     Rows whose representative is NULL are not inserted into the extracted
     relation, and their reference stays NULL. A representative spelled as
     NULL in another way (``''``, NaN, or ``n/a`` and the like in a numeric
-    column, as FD discovery reads them) is stored as NULL. A column moves only if it is
-    NULL in every such row; otherwise moving it would lose values, so it stays
-    where it was and a decision says why.
+    column, as FD discovery reads them) is stored as NULL. A column moves only
+    if it is NULL in every such row, because moving it would otherwise lose
+    values; it stays where it was and a decision says why. FDs do not compose
+    through a column that is NULL in some rows, so a column reached only
+    through another one is measured on the rows before it moves.
 
 Repeating groups
     Numbered columns (``phone_1, phone_2``, ``email, email_2``,
@@ -69,8 +71,8 @@ from typing import Any, Iterable
 
 from dmodel.conventions import pluralize, singularize, snake_case, unique_name
 from dmodel.dependencies import (
-    IDENTIFIER, INTEGER, MEASURE, NULL_TOKENS, POSITION_NAMES, REAL, Dependencies, DependencyOptions, FunctionalDependency, closure,
-    discover_dependencies, is_identifier_like, is_null,
+    IDENTIFIER, INTEGER, MEASURE, NULL_TOKENS, POSITION_NAMES, REAL, Dependencies, DependencyOptions,
+    FunctionalDependency, closure, discover_dependencies, is_identifier_like, is_null,
 )
 from dmodel.errors import InputError
 from dmodel.hints import Hints, parse_dependency
