@@ -64,7 +64,7 @@ def one_json_object(stdout: str) -> dict:
 
 
 def json_error(result) -> dict:
-    """Check that a run failed on its input as the contract says, and return its JSON object."""
+    """Check that a run failed on its input as the contract requires, and return its JSON object."""
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert result.returncode == 2, result.stderr[-3000:]
     payload = one_json_object(result.stdout)
@@ -160,7 +160,7 @@ def test_generate_check_after_generate_is_clean(tmp_path):
 
 
 def large_discovery() -> dict:
-    """500 declared entities, each with a relationship to an entity nobody declared (one warning each)."""
+    """500 declared entities, each with a relationship to an undeclared entity (one warning each)."""
     entities = []
     for number in range(TABLES):
         entities.append({
@@ -251,10 +251,10 @@ def test_question_hint_answers_question(tmp_path, samples, code):
     inputs = write_samples(tmp_path, samples)
     first = run_script("design_schema.py", *inputs, "-o", str(tmp_path / "model.json"), "--json")
     assert first.returncode == 0, first.stderr
-    asked = [question for question in one_json_object(first.stdout)["questions"] if question["code"] == code]
-    assert len(asked) == 1
+    matching = [question for question in one_json_object(first.stdout)["questions"] if question["code"] == code]
+    assert len(matching) == 1
 
-    (tmp_path / "hints.json").write_text(json.dumps(asked[0]["hint"]), encoding="utf-8")
+    (tmp_path / "hints.json").write_text(json.dumps(matching[0]["hint"]), encoding="utf-8")
     second = run_script("design_schema.py", *inputs, "-o", str(tmp_path / "model.json"),
                         "--hints", str(tmp_path / "hints.json"), "--json")
     assert second.returncode == 0, second.stderr
