@@ -292,7 +292,7 @@ def test_verify_applies_migration_and_seed(tmp_path):
 
 def test_verify_reports_violations(tmp_path, monkeypatch):
     # D1 runs each file in a transaction where foreign keys cannot be turned off, so no SQL file
-    # can leave a dangling reference behind; the check's result is stubbed to test the report.
+    # can leave a dangling reference behind. The check's result is stubbed to test the report.
     def apply_with_violation(database, files):
         return ApplyResult(applied=[str(path) for path in files], row_counts={"orders": 1},
                                        foreign_key_violations=[("orders", 1, "customers", 0)])
@@ -486,7 +486,7 @@ class ExampleSession:
 
 
 # Five orders in which warehouse_id determines the warehouse's name and city, but only one
-# warehouse repeats: too little support to split on its own, so design asks.
+# warehouse repeats: too little support to split on its own, so design raises a question.
 WAREHOUSE_ORDERS = [
     {"order_id": 1, "warehouse_id": "W1", "warehouse_name": "North", "warehouse_city": "Oslo", "total": "10.00"},
     {"order_id": 2, "warehouse_id": "W1", "warehouse_name": "North", "warehouse_city": "Oslo", "total": "12.50"},
