@@ -73,18 +73,21 @@ def peak_memory_mb() -> float:
 def read_sample(path: Path, sample: int) -> tuple[list[str], list[dict[str, str]], int]:
     """Return the header, a uniform sample of at most ``sample`` rows and the number of rows read."""
     chooser = random.Random(0)
-    kept: list[dict[str, str]] = []
+    kept: list[tuple[int, dict[str, str]]] = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         total = 0
         for total, row in enumerate(reader, start=1):
             if len(kept) < sample:
-                kept.append(row)
+                kept.append((total, row))
             else:
                 slot = chooser.randrange(total)
                 if slot < sample:
-                    kept[slot] = row
-        return list(reader.fieldnames or []), kept, total
+                    kept[slot] = (total, row)
+        # File order, and fresh dicts: rows scattered through memory made the
+        # 3NF step twice as slow on the sample as on the same number of rows read.
+        kept.sort(key=lambda item: item[0])
+        return list(reader.fieldnames or []), [dict(row) for _, row in kept], total
 
 
 def child_normalize(path: Path, sample: int) -> dict:
