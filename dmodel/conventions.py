@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -42,6 +43,7 @@ def quote_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+@functools.lru_cache(maxsize=65536)
 def snake_case(text: str) -> str:
     """Turn a source label (``Deal Stage``, ``closeDate``, ``E-mail #2``) into snake_case.
 

@@ -70,6 +70,8 @@ class _Unnester:
         self.value_lists: list[_ValueList] = []
         self.links: set[tuple[str, tuple[str, ...], str, str]] = set()
         self.content_keyed: set[str] = set()
+        self.nested_names: dict[tuple[str, str], str] = {}
+        self.root_names: dict[str, str] = {}  # table name of each dataset's records -> dataset name
 
     # -- relations -----------------------------------------------------------
 
@@ -167,6 +169,11 @@ class _Unnester:
         if name in self.content_keyed:
             # The entity is already stored by content (identifier-less copies came first).
             return self.add_shared_object(name, value, dataset, path)
+        if self.root_names.get(name, dataset) != dataset:
+            # Another dataset's root table has this name (a customers export beside customers nested in
+            # orders): keep the nested copies apart, and let entity matching merge the two with evidence.
+            taken = set(self.result.relations) | set(self.root_names)
+            name = self.nested_names.setdefault((name, dataset), unique_name(name, taken))
         id_key = _identifier_key(value)
         builder = self.builder(name, dataset, path)
         builder.relation.key = [snake_case(id_key)] if id_key else builder.relation.key
@@ -236,6 +243,8 @@ class _Unnester:
                          path: str) -> None:
         name = f"{singularize(parent.name)}_{child.name}"
         left, right = singularize(parent.name) + "_id", singularize(child.name) + "_id"
+        if right == left:
+            right = left.removesuffix("_id") + "_id_2"  # a self junction: the second role gets its own column
         builder = self.builder(name, parent.dataset, path)
         junction = builder.relation
         junction.junction = True
@@ -275,8 +284,9 @@ def unnest(datasets: list[Any], result: RelationSet | None = None) -> RelationSe
     result = result if result is not None else RelationSet()
     unnester = _Unnester(result)
     taken = set(result.relations)
-    for dataset in datasets:
-        name = unique_name(pluralize(snake_case(dataset.entity or dataset.name)), taken)
+    roots = [unique_name(pluralize(snake_case(dataset.entity or dataset.name)), taken) for dataset in datasets]
+    unnester.root_names = {name: dataset.name for name, dataset in zip(roots, datasets)}
+    for name, dataset in zip(roots, datasets):
         records = [_split_list_cells(record, list_columns) for record, list_columns in
                    _with_list_columns(dataset.records)]
         key_column = _root_key(records)

@@ -146,3 +146,15 @@ def test_malformed_relationship_hint(tmp_path):
     result = run_cli("design", *reference_inputs(tmp_path), "-o", tmp_path / "model.json", "--hints", hints)
     assert result.status == 2
     assert "child_table.column -> parent_table" in result.stderr
+
+
+def test_export_and_nested_copy_merge(tmp_path):
+    (tmp_path / "customers.csv").write_text("id,email\n1,a@example.com\n2,b@example.com\n3,c@example.com\n")
+    orders = [{"id": 100 + number, "customer": {"id": number % 3 + 1, "email": "abc"[number % 3] + "@example.com"}}
+              for number in range(9)]
+    (tmp_path / "orders.json").write_text(json.dumps(orders))
+    result = run_cli("design", tmp_path / "orders.json", tmp_path / "customers.csv", "-o", tmp_path / "model.json")
+    assert result.status == 0, result.stderr
+    model = json.loads((tmp_path / "model.json").read_text())
+    assert len(model["seed"]["customers"]["rows"]) == 3
+    assert ("customer_id", "customers") in foreign_keys(model, "orders")

@@ -109,3 +109,20 @@ def test_records_without_key_get_row_number():
     things = result.relations["things"]
     assert len(things.rows) == 2
     assert things.key == ["row_number"]
+
+
+def test_nested_copy_of_root_entity_kept_apart():
+    orders = [{"id": 10, "customer": {"id": 1, "email": "a@example.com"}}]
+    customers = [{"id": 1, "email": "a@example.com"}, {"id": 2, "email": "b@example.com"}]
+    result = unnest([Dataset("orders", orders), Dataset("customers", customers)])
+    assert len(result.relations["customers"].rows) == 2
+    assert len(result.relations["customers_2"].rows) == 1
+
+
+def test_self_junction_gets_two_columns():
+    records = [{"id": 1, "people": [{"id": 2}]}, {"id": 2, "people": [{"id": 1}]}]
+    result = unnest([Dataset("people", records)])
+    junction = result.relations["person_people"]
+    assert junction.junction
+    assert junction.columns == ["person_id", "person_id_2"]
+    assert junction.rows == [{"person_id": 1, "person_id_2": 2}, {"person_id": 2, "person_id_2": 1}]
