@@ -112,3 +112,48 @@ def initial_migration(model: Model) -> tuple[str, str]:
         model = apply_row_level(model)
     migration_plan = plan_migration(render_schema(model), None)
     return migration_plan.forward_sql(), migration_plan.rollback_sql(f"0001_{migration_plan.slug}.sql")
+
+
+def check_model(model: Model, file: str) -> None:
+    """Raise InputError at the first name in ``model`` that points at nothing (a hand-edited model.json)."""
+    tables = {entity.name: entity for entity in model.entities}
+    if len(tables) != len(model.entities):
+        raise InputError("two tables share one name", file=file, place="$.entities",
+                         fix="give every table its own name")
+    for number, entity in enumerate(model.entities):
+        here = f"$.entities[{number}]"
+        columns = {column.name for column in entity.columns}
+        named = [("primary_key", entity.primary_key)]
+        named += [(f"unique_constraints[{index}]", group) for index, group in enumerate(entity.unique_constraints)]
+        named += [(f"indexes[{index}].columns", index_.columns) for index, index_ in enumerate(entity.indexes)]
+        named += [(f"foreign_keys[{index}].columns", key.columns) for index, key in enumerate(entity.foreign_keys)]
+        for place, names in named:
+            missing = [name for name in names if name not in columns]
+            if missing:
+                raise InputError(f"table {entity.name} has no column {missing[0]}", file=file,
+                                 place=f"{here}.{place}", fix=f"use a column of {entity.name}, or add it to columns")
+        for index, key in enumerate(entity.foreign_keys):
+            parent = tables.get(key.ref_table)
+            place = f"{here}.foreign_keys[{index}]"
+            if parent is None:
+                raise InputError(f"foreign key of {entity.name} references unknown table {key.ref_table}", file=file,
+                                 place=f"{place}.ref_table", fix="name a table of the model, or remove the foreign key")
+            missing = [name for name in key.ref_columns if name not in {column.name for column in parent.columns}]
+            if missing or len(key.ref_columns) != len(key.columns):
+                raise InputError(f"foreign key of {entity.name} references columns {key.ref_columns} of "
+                                 f"{parent.name}, which do not match", file=file, place=f"{place}.ref_columns",
+                                 fix=f"name as many columns of {parent.name} as the key has")
+    for table, seed in model.seed.items():
+        if table not in tables:
+            raise InputError(f"seed names unknown table {table}", file=file, place=f"$.seed.{table}",
+                             fix="remove the seed entry or add the table")
+        known = {column.name for column in tables[table].columns}
+        missing = [name for name in seed.columns if name not in known]
+        if missing:
+            raise InputError(f"seed of {table} names unknown column {missing[0]}", file=file,
+                             place=f"$.seed.{table}.columns", fix=f"use columns of {table}")
+        for number, row in enumerate(seed.rows):
+            if len(row) != len(seed.columns):
+                raise InputError(f"seed row {number} of {table} has {len(row)} values for {len(seed.columns)} "
+                                 "columns", file=file, place=f"$.seed.{table}.rows[{number}]",
+                                 fix="give every row one value per seed column")

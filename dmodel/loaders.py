@@ -868,8 +868,10 @@ def _apply_column(dump: _SqlDump, table: _SqlTable, column: exp.ColumnDef) -> No
     if kind is not None and kind.this == exp.DataType.Type.ENUM:
         declared.examples = [value.name for value in kind.expressions]
     elif kind is not None and kind.this == exp.DataType.Type.USERDEFINED:
+        # sqlglot gives a user-defined type's name as an expression or, for some dialects, a plain string.
         type_name = kind.args.get("kind")
-        enum_values = dump.enum_types.get(type_name.name.lower()) if type_name is not None else None
+        type_text = type_name if isinstance(type_name, str) else getattr(type_name, "name", None)
+        enum_values = dump.enum_types.get(type_text.lower()) if type_text else None
         if enum_values is not None:
             declared.type = "enum"
             declared.examples = list(enum_values)

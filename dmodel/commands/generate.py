@@ -71,9 +71,10 @@ def parse_backfill(values: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dmodel.generate import changed_files, generate, write_files
+    from dmodel.generate import changed_files, check_model, generate, write_files
 
     model = load_model(args.model)
+    check_model(model, str(args.model))
     from dmodel.commands.design import load_hints
 
     # The model carries the rename hints it was designed with; --hints adds to them.
