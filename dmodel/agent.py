@@ -175,10 +175,19 @@ TOOLS: list[dict[str, Any]] = [
         "description": (
             "Generate SQL from model.json into the output folder: schema.sql, the next numbered "
             "migration in migrations/ with its rollback in migrations/rollback/, erd.mmd, seed.sql, "
-            "indexes.md and schema.md. Uses hints.json for renames. Breaking and destructive changes "
-            "are refused and come back as warnings with expand/contract steps. Returns the files "
-            "written as JSON."),
-        "input_schema": {"type": "object", "properties": {}, "additionalProperties": False},
+            "indexes.md and schema.md. Uses hints.json for renames. A change that would lose data or "
+            "break existing rows writes nothing and comes back as an error with its expand/contract "
+            "proposal: answer it with a rename hint, or with backfill for a new NOT NULL column. "
+            "Destructive changes are never allowed here. Returns the files written as JSON."),
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "backfill": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "'table.column': SQL value that fills a new NOT NULL column in "
+                                            "existing rows, such as \"'unknown'\" or \"0\""},
+            },
+            "additionalProperties": False,
+        },
     },
     {
         "name": "verify",
@@ -289,6 +298,11 @@ class Workspace:
     def generate(self, arguments: dict[str, Any]) -> str:
         self._require_model()
         argv = ["generate", str(self.model_path), "-o", str(self.directory), "--json"]
+        backfill = arguments.get("backfill") or {}
+        if not isinstance(backfill, dict) or not all(isinstance(value, str) for value in backfill.values()):
+            raise ToolError("backfill must be an object of 'table.column': SQL value strings")
+        for column, value in sorted(backfill.items()):
+            argv += ["--backfill", f"{column}={value}"]
         if self.hints_path.is_file():
             # The renames in the hints let the migration rename a table or column instead of dropping it.
             argv += ["--hints", str(self.hints_path)]

@@ -672,3 +672,20 @@ def test_non_object_tool_input_is_error(tmp_path):
     error = last_tool_results(api.requests[1])["call_1"]
     assert error["is_error"] is True
     assert "must be a JSON object" in error["content"]
+
+
+def test_generate_passes_backfill(tmp_path, monkeypatch):
+    calls = []
+
+    def record_call(argv):
+        calls.append(argv)
+        return 0, '{"ok": true}', ""
+
+    monkeypatch.setattr(agent, "run_cli", record_call)
+    workspace = agent.Workspace(tmp_path / "discovery.json", tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "model.json").write_text("{}", encoding="utf-8")
+    workspace.call("generate", {"backfill": {"orders.status": "'open'", "orders.count": "0"}})
+    assert calls[0][-4:] == ["--backfill", "orders.count=0", "--backfill", "orders.status='open'"]
+    with pytest.raises(agent.ToolError, match="backfill must be an object"):
+        workspace.call("generate", {"backfill": {"orders.count": 0}})
