@@ -53,7 +53,7 @@ def design(loaded: LoadedInput, hints: Hints | None = None,
     apply_relationship_hints(relations, hints)
 
     built = entities.build_entities(relations, declared, hints, conventions)
-    built.warnings.extend(unmatched_hints(hints, relations))
+    built.warnings.extend(unmatched_hints(hints, relations, declared))
     graph = build_graph(built.entities)
     order = creation_order(graph)
     by_name = {entity.name: entity for entity in built.entities}
@@ -131,16 +131,18 @@ def choose_tenancy(model: Model, facts: TenancyFacts, hints: Hints) -> Model:
     return chosen
 
 
-def unmatched_hints(hints: Hints, relations: RelationSet) -> list[Warning]:
+def unmatched_hints(hints: Hints, relations: RelationSet,
+                    declared: dict[str, DeclaredEntity] | None = None) -> list[Warning]:
     """Warn about hints that name a table or column the design does not have, so a typo is not silent."""
     tables = set(relations.relations)
     columns = {f"{name}.{column}" for name, relation in relations.relations.items() for column in relation.columns}
+    columns |= {f"{name}.{snake_case(item.name)}" for name, entity in (declared or {}).items() for item in entity.fields}
     warnings = []
     named = [("keys", key) for key in hints.keys] + [("rename", key) for key in hints.rename]
     named += [("pii", key) for key in hints.pii] + [("types", key) for key in hints.types]
     for section, key in named:
         known = columns if "." in key else tables
-        if key not in known and not (section == "pii" and key.split(".")[0] in tables):
+        if key not in known:
             warnings.append(Warning(
                 code="W501", subject=key, message=f"hint '{section}' names {key}, which the design does not have",
                 fix="use a table or table.column name from model.json (names before any rename)"))

@@ -224,6 +224,10 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
         _apply_declared(column, declared_fields.get(name), relation.values(original), column_values,
                         relation.name, built)
         _apply_pii_hint(column, hints.pii.get(f"{relation.name}.{name}", "__unset__"))
+        if column.pii and column.logical_type == "enum":
+            # A CHECK would list personal values, and the masked seed would break it.
+            column.logical_type, column.enum_values = "text", None
+            column.check = _check_for(column)
         columns.append(column)
         values[name] = column_values
         if link is not None:

@@ -158,3 +158,24 @@ def test_export_and_nested_copy_merge(tmp_path):
     model = json.loads((tmp_path / "model.json").read_text())
     assert len(model["seed"]["customers"]["rows"]) == 3
     assert ("customer_id", "customers") in foreign_keys(model, "orders")
+
+
+def test_personal_enum_gets_no_check(tmp_path):
+    records = [{"id": number, "nickname": ["Ace", "Bee", "Cee"][number % 3]} for number in range(1, 31)]
+    (tmp_path / "players.json").write_text(json.dumps(records))
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"pii": {"players.nickname": "name"}}))
+    result = run_cli("design", tmp_path / "players.json", "-o", tmp_path / "model.json", "--hints", hints)
+    assert result.status == 0, result.stderr
+    model = json.loads((tmp_path / "model.json").read_text())
+    nickname = next(column for column in table(model, "players")["columns"] if column["name"] == "nickname")
+    assert nickname["pii"] == "name"
+    assert nickname["check"] is None
+
+
+def test_hint_on_moved_column_warned(tmp_path):
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"pii": {"deals.no_such_column": "name"}}))
+    result = run_cli("design", write_discovery(tmp_path), "-o", tmp_path / "model.json", "--hints", hints)
+    assert result.status == 0, result.stderr
+    assert "W501" in result.stderr
