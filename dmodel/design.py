@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from dmodel import decompose, entities, indexes, tenancy
-from dmodel.conventions import snake_case, table_name
+from dmodel.conventions import singularize, snake_case, table_name
 from dmodel.discovery import DeclaredEntity, TenancyFacts
 from dmodel.errors import InputError
 from dmodel.graph import build_graph, creation_order, cycles
@@ -107,7 +107,7 @@ def choose_tenancy(model: Model, facts: TenancyFacts, hints: Hints) -> Model:
     if hints.tenancy is not None:
         mode, reasons = hints.tenancy, ["chosen by the hints file"]
     elif not facts.model_fields_set:
-        return model  # discovery says nothing about tenants: a single-client schema
+        return model  # the discovery has no tenancy facts, so the schema serves one client
     else:
         recommendation = tenancy.recommend(facts)
         mode, reasons = recommendation.mode, recommendation.reasons()
@@ -222,7 +222,7 @@ def _adopt_extracted(relations: RelationSet, declared: list[DeclaredEntity]) -> 
             target = table_name(relationship.target)
             if relationship.cardinality not in ("N:1", "1:1") or target in relations.relations:
                 continue
-            column = snake_case(relationship.field) if relationship.field else f"{_singular(target)}_id"
+            column = snake_case(relationship.field) if relationship.field else f"{singularize(target)}_id"
             link = next((link for link in relations.links if link.child == child and link.child_columns == [column]
                          and link.parent not in declared_names), None)
             if link is None:
@@ -238,7 +238,7 @@ def _adopt_extracted(relations: RelationSet, declared: list[DeclaredEntity]) -> 
 def _rename_relation(relations: RelationSet, old: str, new: str) -> None:
     relation = relations.relations.pop(old)
     relation.name = new
-    prefix = _singular(old) + "_"
+    prefix = singularize(old) + "_"
     for index, column in enumerate(relation.columns):
         # The extracted table's key keeps its referencing name; declared fields match the stripped form.
         if column.startswith(prefix) and column not in (relation.key or []):
@@ -268,7 +268,7 @@ def _restore_declared_fields(relations: RelationSet, name: str, entity: Declared
         return
     for declared_field in entity.fields:
         wanted = snake_case(declared_field.name)
-        if wanted in relation.columns or f"{_singular(name)}_{wanted}" in relation.columns:
+        if wanted in relation.columns or f"{singularize(name)}_{wanted}" in relation.columns:
             continue
         for link in relations.links:
             parent = relations.relations.get(link.parent)
@@ -305,10 +305,10 @@ def _declared_links(relations: RelationSet, name: str, entity: DeclaredEntity) -
                 fix="declare the target entity or correct the target name"))
             continue
         if relationship.cardinality == "M:N":
-            junction = f"{_singular(name)}_{target}"
-            if junction in relations.relations or f"{_singular(target)}_{name}" in relations.relations:
+            junction = f"{singularize(name)}_{target}"
+            if junction in relations.relations or f"{singularize(target)}_{name}" in relations.relations:
                 continue
-            left, right = f"{_singular(name)}_id", f"{_singular(target)}_id"
+            left, right = f"{singularize(name)}_id", f"{singularize(target)}_id"
             relations.add(Relation(name=junction, columns=[left, right], rows=[], dataset="(declared)",
                                    key=[left, right], junction=True))
             relations.links.append(Link(child=junction, child_columns=[left], parent=name,
@@ -317,10 +317,10 @@ def _declared_links(relations: RelationSet, name: str, entity: DeclaredEntity) -
                                         parent_columns=["id"], kind="owned", reason="declared M:N"))
             continue
         if relationship.cardinality == "1:N":
-            child, parent, column = target, name, f"{_singular(name)}_id"
+            child, parent, column = target, name, f"{singularize(name)}_id"
         else:
             child, parent = name, target
-            column = snake_case(relationship.field) if relationship.field else f"{_singular(target)}_id"
+            column = snake_case(relationship.field) if relationship.field else f"{singularize(target)}_id"
         if (child, parent) in existing:
             continue
         child_relation = relations.relations[child]
@@ -362,13 +362,10 @@ def _profiles(relations: RelationSet) -> dict[str, dict[str, dict[str, Any]]]:
             for name, relation in sorted(relations.relations.items()) if relation.profiles}
 
 
-def _singular(name: str) -> str:
-    from dmodel.conventions import singularize
-    return singularize(name)
-
-
-def _source_file(loaded: LoadedInput, sources: list[str]) -> str | None:
-    return loaded.files[0] if loaded.files else None
+def _source_file(loaded: LoadedInput, datasets: list[str]) -> str | None:
+    """Return the file of the first dataset named in ``datasets``, for error messages."""
+    files = {dataset.name: dataset.file for dataset in loaded.datasets}
+    return next((files[name] for name in datasets if name in files), loaded.files[0] if loaded.files else None)
 
 
 def _first_dataset_name(loaded: LoadedInput) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dmodel.conventions import singularize, snake_case, unique_name
+from dmodel.conventions import quote_identifier, quote_string, singularize, snake_case, unique_name
 from dmodel.discovery import DeclaredEntity, DeclaredField
 from dmodel.hints import Hints
 from dmodel.model import (Column, Conventions, Decision, Entity, ForeignKey, Question, SeedTable,
@@ -39,7 +39,7 @@ _PII_CLASSES = {"email", "name", "phone", "address", "secret", "other"}
 
 @dataclass
 class _KeyPlan:
-    """How one relation's rows are identified in the model."""
+    """Key plan: the natural key of one relation and the ``id`` value of each of its rows."""
 
     natural: list[str]               # natural key columns (original names), empty when none
     id_from: str | None              # original column that becomes `id`, when the natural key is one integer
@@ -204,11 +204,11 @@ def _build_entity(relation: Relation, declared: DeclaredEntity | None, renames: 
         wanted = final_name(original)
         consumed.add(renames.get(original, original))
         if link is not None and not wanted.endswith("_id"):
-            # The column now holds the parent's id, so it is named for the parent (sku -> product_id).
+            # The column now stores the parent's id, so it is named for the parent (sku -> product_id).
             wanted = f"{singularize(link.parent)}_id"
             built.decisions.append(Decision(
                 code="K103", subject=f"{relation.name}.{original}",
-                message=f"{relation.name}.{original} holds {link.parent} keys; it becomes {wanted}, a foreign key "
+                message=f"{relation.name}.{original} contains {link.parent} keys, so it becomes {wanted}, a foreign key "
                         f"to {link.parent}.id"))
         name = unique_name(wanted, taken)
         if name != original:
@@ -297,7 +297,7 @@ def _data_column(relation: Relation, original: str, name: str, declared_field: D
     if column.logical_type == "enum" and column.enum_values and not (declared_field and declared_field.type == "enum"):
         built.decisions.append(Decision(
             code="C101", subject=subject,
-            message=f"{subject} holds {len(column.enum_values)} repeating values, so a CHECK allows only those; "
+            message=f"{subject} contains {len(column.enum_values)} repeating values, so a CHECK allows only those, and "
                     f"a new value then needs a migration (to drop the CHECK: hint "
                     f'{{"types": {{"{relation.name}.{original}": "text"}}}})',
             evidence={"values": column.enum_values}, confidence=0.7))
@@ -325,7 +325,6 @@ def _names_a_person(table: str, *columns: str) -> bool:
 
 
 def _check_for(column: Column) -> str | None:
-    from dmodel.conventions import quote_identifier, quote_string
     name = quote_identifier(column.name)
     if column.logical_type == "boolean":
         return f"{name} IN (0, 1)"
@@ -437,7 +436,7 @@ def _add_money_currency(columns: list[Column], values: dict[str, list[Any]], tak
     default = currencies[0] if len(currencies) == 1 else None
     built.decisions.append(Decision(
         code="C103", subject=f"{table}.currency",
-        message=f"{table} holds money in minor units, so it gets a currency column"
+        message=f"{table} stores money in minor units, so it gets a currency column"
                 + (f" defaulting to {default}, the currency the amounts were written in" if default else
                    "; the samples do not show the currency, so it stays NULL until set"),
         confidence=0.9 if default else 0.5))

@@ -52,7 +52,7 @@ class Hints(BaseModel):
     tenancy: Literal["none", "row-level", "database-per-tenant"] | None = Field(
         None, description="Tenant isolation to design for, instead of the one recommended from the discovery facts")
     mapping: dict[str, Any] | None = Field(
-        None, description="Answers for 'dmodel map' (CRM mapping); the design step ignores this section")
+        None, description="Settings for 'dmodel map' (CRM mapping), which the design step ignores")
 
     @field_validator("dependencies")
     @classmethod

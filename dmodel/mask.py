@@ -1,7 +1,7 @@
 """Deterministic masking of personal data in seed rows.
 
 A masked value is derived from a SHA-256 of the table, the column and the
-original value, so the same input always gives the same output, distinct
+original value. So the same input always gives the same output, distinct
 inputs stay distinct (UNIQUE columns stay valid), and no part of the
 original value appears in the result. Secrets are never emitted at all.
 """

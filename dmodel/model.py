@@ -125,7 +125,7 @@ class Decision(_Strict):
 
 
 class Question(_Strict):
-    """Something the data cannot settle, with the hint that answers it."""
+    """Open question: something the data cannot settle, with the hint that settles it."""
 
     code: str
     subject: str
@@ -165,7 +165,7 @@ class QueryPattern(_Strict):
 
 
 class Tenancy(_Strict):
-    """How tenants are isolated."""
+    """Tenant isolation: the mode, the tenant table and column, and the tables all tenants share."""
 
     mode: TenancyMode = "none"
     tenant_table: str = "tenants"

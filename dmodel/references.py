@@ -5,7 +5,7 @@ with an ``AccountId`` column). A column becomes a foreign key when its name
 ends in ``_id``, the part before names a table (``account_id`` ->
 ``accounts``, ``parent_account_id`` -> ``accounts``) with a single-column
 key, and every non-NULL value is one of that table's key values. When most
-but not all values match, the report asks instead of deciding.
+but not all values match, the report lists a question instead of deciding.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def infer_references(relations: RelationSet, hints: Hints | None = None) -> None
 
 def _target_table(relations: RelationSet, relation: Relation, column: str) -> Relation | None:
     words = column[: -len("_id")].split("_")
-    # Longest name first: sales_account_id tries sales_accounts, then accounts.
+    # Most specific name first: sales_account_id tries sales_accounts, then accounts.
     for start in range(len(words)):
         name = pluralize("_".join(words[start:]))
         target = relations.relations.get(name)

@@ -442,8 +442,8 @@ def _list_columns(records: list[dict[str, Any]]) -> set[str]:
         if not with_separator:
             continue
         tokens = [token.strip() for cell in cells for token in cell.split(LIST_SEPARATOR)]
-        # A list column holds short tokens without spaces, and the tokens repeat
-        # across rows; free text with a stray ';' does not.
+        # A list column contains short tokens without spaces that repeat across rows. Free text with a
+        # stray ';' does not.
         short = all(token and len(token) <= 64 and " " not in token for token in tokens)
         if short and (is_identifier_name(key) or len(set(tokens)) < len(tokens)):
             found.add(key)

@@ -104,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"would change: {path}", file=sys.stderr)
         return 1 if changed else 0
     if output.refused:
-        # A migration without the refused changes would leave the database short of the model, so nothing is
-        # written until each refusal is answered.
+        # A migration without the rejected changes would leave the database short of the model, so nothing is
+        # written until a flag or hint resolves each rejection.
         summary["ok"] = False
         if args.json:
             print(json.dumps(summary))
